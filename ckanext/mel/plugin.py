@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import ckan.plugins as p
+import ckan.plugins.toolkit as tk
+from ckan.common import CKANConfig
+from ckan.lib.plugins import DefaultTranslation
+
+
+class MelPlugin(p.SingletonPlugin, DefaultTranslation):
+    p.implements(p.IConfigurer)
+    p.implements(p.ITranslation)
+
+    # IConfigurer
+
+    def update_config(self, config: CKANConfig):
+        tk.add_template_directory(config, "templates")

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is idempotent: a second run only checks.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+# Debian packages: PostgreSQL 15 and Redis as servers, the headers psycopg2 is
+# built against, libmagic for python-magic, a JDK and Maven for Solr.
+APT_PACKAGES=(postgresql-15 postgresql-client-15 libpq-dev redis-server libmagic1
+              openjdk-17-jdk-headless maven gettext curl)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    say "installing Debian packages: ${missing[*]}"
+    [ "$(id -u)" = 0 ] || die "installing ${missing[*]} needs root (or install them first)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Debian's packages would start their own services; ours run on their own ports.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+fi
+
+# Python: the venv, CKAN and the extensions pinned in requirements*.txt, and
+# this extension in editable mode. Reinstalled only when those files change.
+stamp=$VENV/.mel-installed
+want=$(cat requirements.txt dev-requirements.txt setup.py pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing Python packages into $VENV"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip 'setuptools<81' wheel
+    "$VENV/bin/pip" install -q -r requirements.txt -r dev-requirements.txt
+    "$VENV/bin/pip" install -q --no-deps -e .
+    echo "$want" > "$stamp"
+fi
+
+# Translations: the French catalogue is compiled so that a fresh clone shows French.
+for po in ckanext/mel/i18n/*/LC_MESSAGES/ckanext-mel.po; do
+    [ -f "$po" ] || continue
+    mo=${po%.po}.mo
+    if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+        msgfmt --check -o "$mo" "$po"
+    fi
+done
+
+# Solr: the launcher and its jars, from Maven Central.
+scripts/solr.sh build
