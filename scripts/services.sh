@@ -52,11 +52,13 @@ start_postgres() {
         psql_admin -c "CREATE ROLE ckan LOGIN PASSWORD 'ckan'"
     fi
     local db
-    for db in ckan ckan_test; do
-        if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
-            psql_admin -c "CREATE DATABASE $db OWNER ckan ENCODING 'UTF8'"
-        fi
-    done
+    for db in ckan ckan_test; do ensure_database "$db"; done
+}
+
+ensure_database() {
+    if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" != 1 ]; then
+        psql_admin -c "CREATE DATABASE \"$1\" OWNER ckan ENCODING 'UTF8'"
+    fi
 }
 
 stop_postgres() {
@@ -94,10 +96,11 @@ stop_redis() {
 
 case "${1:-}" in
     start) start_postgres; start_redis; "$REPO/scripts/solr.sh" start ;;
+    createdb) ensure_database "${2:?database name}" ;;
     stop) "$REPO/scripts/solr.sh" stop; stop_redis; stop_postgres ;;
     status)
         pg_running && say "PostgreSQL: running on $MEL_PG_PORT" || say "PostgreSQL: stopped"
         redis_running && say "Redis: running on $MEL_REDIS_PORT" || say "Redis: stopped"
         "$REPO/scripts/solr.sh" status ;;
-    *) die "usage: $0 start|stop|status" ;;
+    *) die "usage: $0 start|stop|status|createdb NAME" ;;
 esac

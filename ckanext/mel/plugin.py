@@ -6,6 +6,11 @@ from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 
 
+@tk.blanket.actions
+@tk.blanket.auth_functions
+@tk.blanket.validators
+@tk.blanket.cli
+@tk.blanket.config_declarations
 class MelPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
     p.implements(p.ITranslation)

@@ -1,0 +1,161 @@
+"""The MEL's member communes: reference data, and what the portal derives from it.
+
+A commune is an organisation with an INSEE code; the MEL's own organisation
+(`ckanext.mel.organization`) has none. Keeping communes on CKAN's default
+organisation type means dataset ownership, membership, organisation pages and
+the DCAT publisher all work unchanged.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+from ckan import authz, model
+
+DATA = Path(__file__).parent / "data"
+
+MEL_TITLE = "Métropole Européenne de Lille"
+MEL_SIREN = "200093201"
+
+# Fields the reference file owns: refreshed on every load. Everything else
+# (description, logo, website, contact) belongs to MEL staff and the commune.
+REFERENCE_FIELDS = ("title", "insee_code", "siren", "population", "postcodes", "boundary")
+
+
+@dataclass(frozen=True)
+class ReferenceCommune:
+    insee_code: str
+    siren: str
+    title: str
+    population: int
+    postcodes: str
+    boundary: str  # GeoJSON geometry, as text
+
+    @property
+    def name(self) -> str:
+        return slugify(self.title)
+
+    def fields(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in REFERENCE_FIELDS}
+
+
+def slugify(title: str) -> str:
+    """A URL name from a commune's name: "Villeneuve-d'Ascq" -> "villeneuve-d-ascq"."""
+    text = title.lower().replace("œ", "oe").replace("æ", "ae")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def reference_communes() -> list[ReferenceCommune]:
+    """The 95 communes of the shipped reference file, with their boundaries."""
+    with open(DATA / "mel-communes.geojson", encoding="utf-8") as f:
+        boundaries = {
+            feature["properties"]["insee"]: json.dumps(feature["geometry"], separators=(",", ":"))
+            for feature in json.load(f)["features"]
+        }
+    with open(DATA / "mel-communes.csv", encoding="utf-8", newline="") as f:
+        return [
+            ReferenceCommune(
+                insee_code=row["insee"],
+                siren=row["siren"],
+                title=row["name"],
+                population=int(row["population"]),
+                postcodes=row["postcodes"],
+                boundary=boundaries[row["insee"]],
+            )
+            for row in csv.DictReader(f)
+        ]
+
+
+def mel_organization_name() -> str:
+    return tk.config.get("ckanext.mel.organization")
+
+
+def is_commune(organization: model.Group | dict[str, Any] | None) -> bool:
+    if organization is None:
+        return False
+    if isinstance(organization, dict):
+        return bool(organization.get("insee_code"))
+    return bool(organization.extras.get("insee_code"))
+
+
+def obligation_applies(population: int | str | None) -> bool:
+    """The 2016 Digital Republic Act obliges communes above the threshold to open their data."""
+    try:
+        return int(population or 0) > tk.config.get("ckanext.mel.obligation_threshold")
+    except (TypeError, ValueError):
+        return False
+
+
+def is_mel_staff(user_name: str | None) -> bool:
+    """Sysadmins and the admins of the MEL's organisation."""
+    if not user_name:
+        return False
+    if authz.is_sysadmin(user_name):
+        return True
+    return authz.users_role_for_group_or_org(mel_organization_name(), user_name) == "admin"
+
+
+def commune_for_insee(insee_code: str) -> model.Group | None:
+    return (
+        model.Session.query(model.Group)
+        .join(model.GroupExtra, model.GroupExtra.group_id == model.Group.id)
+        .filter(model.GroupExtra.key == "insee_code", model.GroupExtra.value == insee_code)
+        .filter(model.GroupExtra.state == "active", model.Group.state == "active")
+        .filter(model.Group.is_organization.is_(True))
+        .first()
+    )
+
+
+def get_commune(id_or_name: str) -> model.Group | None:
+    """A commune by id, name or INSEE code; None for anything that is not a commune."""
+    org = model.Group.get(id_or_name)
+    if org is None or not org.is_organization or org.state != "active":
+        org = commune_for_insee(id_or_name)
+    return org if is_commune(org) else None
+
+
+def load_communes(
+    context: dict[str, Any], progress: Callable[[str], None] = lambda line: None
+) -> dict[str, int]:
+    """Create or refresh the MEL and its communes; idempotent, never deletes.
+
+    Returns how many organisations were created, updated and left unchanged.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    targets = [_mel_target(), *_commune_targets()]
+    for position, (name, fields, find) in enumerate(targets, 1):
+        existing = find()
+        if existing is None:
+            tk.get_action("organization_create")(dict(context), {"name": name, **fields})
+            outcome = "created"
+        else:
+            current = tk.get_action("organization_show")(
+                dict(context), {"id": existing.id, "include_users": False, "include_datasets": False}
+            )
+            changed = {k: v for k, v in fields.items() if str(current.get(k, "")) != str(v)}
+            if changed:
+                tk.get_action("organization_patch")(dict(context), {"id": existing.id, **changed})
+                outcome = "updated"
+            else:
+                outcome = "unchanged"
+        counts[outcome] += 1
+        progress(f"[{position}/{len(targets)}] {fields['title']}: {outcome}")
+    return counts
+
+
+def _mel_target() -> tuple[str, dict[str, Any], Callable[[], model.Group | None]]:
+    name = mel_organization_name()
+    return name, {"title": MEL_TITLE, "siren": MEL_SIREN}, lambda: model.Group.by_name(name)
+
+
+def _commune_targets() -> Iterator[tuple[str, dict[str, Any], Callable[[], model.Group | None]]]:
+    for commune in reference_communes():
+        yield commune.name, commune.fields(), lambda code=commune.insee_code: commune_for_insee(code)

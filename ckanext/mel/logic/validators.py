@@ -1,0 +1,85 @@
+"""Validators of the organisation and dataset schemas (used by name in the YAML)."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import ckan.plugins.toolkit as tk
+from ckan import model
+from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
+
+INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+SIREN = re.compile(r"^\d{9}$")
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
+
+
+def mel_insee_code(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> Any:
+    """Five characters of the Code officiel géographique, unique among organisations."""
+    value = data.get(key)
+    if not value:
+        return
+    value = str(value).strip().upper()
+    if not INSEE_CODE.match(value):
+        errors[key].append(tk._("An INSEE code has five characters, such as 59350."))
+        return
+    data[key] = value
+    this_id = data.get(("id",))
+    other = (
+        model.Session.query(model.Group.name)
+        .join(model.GroupExtra, model.GroupExtra.group_id == model.Group.id)
+        .filter(model.GroupExtra.key == "insee_code")
+        .filter(model.GroupExtra.value == value)
+        .filter(model.GroupExtra.state == "active")
+        .filter(model.Group.state != "deleted")
+    )
+    if this_id:
+        other = other.filter(model.Group.id != this_id)
+    taken = other.first()
+    if taken:
+        errors[key].append(
+            tk._("The INSEE code {code} is already used by {name}.").format(code=value, name=taken.name)
+        )
+
+
+def mel_siren(value: Any) -> Any:
+    """Nine digits; spaces, as often typed, are dropped."""
+    if not value:
+        return value
+    digits = re.sub(r"\s", "", str(value))
+    if not SIREN.match(digits):
+        raise tk.Invalid(tk._("A SIREN number has nine digits."))
+    return digits
+
+
+def mel_geojson_geometry(value: Any) -> Any:
+    """A GeoJSON geometry, stored as JSON text."""
+    if not value:
+        return value
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise tk.Invalid(tk._("This is not valid GeoJSON.")) from None
+    if not isinstance(value, dict) or value.get("type") not in GEOMETRY_TYPES:
+        raise tk.Invalid(tk._("This is not a GeoJSON geometry."))
+    if not isinstance(value.get("coordinates"), list):
+        raise tk.Invalid(tk._("A GeoJSON geometry needs coordinates."))
+    return json.dumps(value, separators=(",", ":"))
+
+
+def mel_commune_id(value: Any, context: Context) -> Any:
+    """A commune given by id, name or INSEE code, turned into its organisation id."""
+    from ckanext.mel.communes import get_commune
+
+    commune = get_commune(str(value)) if value else None
+    if commune is None:
+        raise tk.Invalid(tk._("No commune is known by {value!r}.").format(value=value))
+    return commune.id
+
+
+def mel_as_date(value: Any) -> Any:
+    """After `isodate`: the calendar day."""
+    return value.date() if hasattr(value, "date") else value
