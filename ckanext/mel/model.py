@@ -46,3 +46,14 @@ class CommuneHistory(BaseModel):  # type: ignore[valid-type, misc]
     )  # type: ignore[assignment]
 
     __table_args__ = (sa.Index("idx_mel_commune_history_org", "organization_id", "timestamp"),)
+
+
+class Quota(BaseModel):  # type: ignore[valid-type, misc]
+    """A maximum granted to one commune by MEL staff, over ckanext.mel.quota.max."""
+
+    __tablename__ = "mel_quota"
+
+    organization_id: Mapped[str] = sa.Column(
+        sa.UnicodeText, sa.ForeignKey("group.id", ondelete="CASCADE"), primary_key=True
+    )  # type: ignore[assignment]
+    maximum: Mapped[int] = sa.Column(sa.Integer, nullable=False)  # type: ignore[assignment]
