@@ -42,3 +42,46 @@ def mel_staff(mel_organization_factory):
     user = factories.User()
     mel_organization_factory(users=[{"name": user["name"], "capacity": "admin"}])
     return user
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served over HTTP on a free port, one thread per request."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def enrolled_commune(commune):
+    """A commune in its free period, with an editor who publishes for it."""
+    from ckan.tests.helpers import call_action
+
+    call_action("mel_enrolment_create", organization=commune["id"])
+    editor = factories.User()
+    call_action("organization_member_create", id=commune["id"], username=editor["name"], role="editor")
+    commune["editor"] = editor
+    return commune
+
+
+def api_token(user_name: str) -> str:
+    from ckan.tests.helpers import call_action
+
+    return call_action(
+        "api_token_create", context={"user": user_name, "ignore_auth": True}, user=user_name, name="tests"
+    )["token"]
+
+
+def call_as_sysadmin(action: str, **data_dict):
+    """call_action as the site user: actions that write activities need a real user."""
+    from ckan.tests.helpers import call_action
+
+    site_user = call_action("get_site_user", context={"ignore_auth": True})
+    return call_action(action, context={"user": site_user["name"]}, **data_dict)

@@ -15,7 +15,8 @@ import ckan.plugins.toolkit as tk
 from ckan import model
 from dateutil.relativedelta import relativedelta
 
-from ckanext.mel.model import CommuneHistory, Enrolment
+from ckanext.mel import history
+from ckanext.mel.model import Enrolment
 
 
 class Status(str, enum.Enum):
@@ -165,7 +166,7 @@ def enrol(
         model.Session.add(enrolment)
     enrolment.start_date, enrolment.end_date = start, end
     enrolment.ended_on, enrolment.permanent = None, False
-    record(organization.id, action, user_id, reason, enrolment)
+    history.record(organization.id, action, user_id, reason, **_snapshot(enrolment))
     return enrolment
 
 
@@ -203,7 +204,7 @@ def extend(
         )
     previous = enrolment.end_date
     enrolment.end_date = new_end
-    record(organization.id, "extend", user_id, reason, enrolment, previous_end_date=previous.isoformat())
+    history.record(organization.id, "extend", user_id, reason, **_snapshot(enrolment), previous_end_date=previous.isoformat())
     return enrolment
 
 
@@ -214,7 +215,7 @@ def end(organization: model.Group, user_id: str | None, reason: str = "") -> Enr
             {"organization": [tk._("The enrolment of {commune} has already ended.").format(commune=organization.title)]}
         )
     enrolment.ended_on = today()
-    record(organization.id, "end", user_id, reason, enrolment)
+    history.record(organization.id, "end", user_id, reason, **_snapshot(enrolment))
     return enrolment
 
 
@@ -225,8 +226,17 @@ def make_permanent(organization: model.Group, user_id: str | None, reason: str =
             {"organization": [tk._("{commune} is already a permanent member.").format(commune=organization.title)]}
         )
     enrolment.permanent, enrolment.ended_on = True, None
-    record(organization.id, "make_permanent", user_id, reason, enrolment)
+    history.record(organization.id, "make_permanent", user_id, reason, **_snapshot(enrolment))
     return enrolment
+
+
+def _snapshot(enrolment: Enrolment) -> dict[str, Any]:
+    return {
+        "start_date": enrolment.start_date.isoformat(),
+        "end_date": enrolment.end_date.isoformat(),
+        "permanent": enrolment.permanent,
+        "ended_on": enrolment.ended_on.isoformat() if enrolment.ended_on else None,
+    }
 
 
 def _current(organization: model.Group) -> Enrolment:
@@ -236,42 +246,6 @@ def _current(organization: model.Group) -> Enrolment:
             {"organization": [tk._("{commune} is not enrolled.").format(commune=organization.title)]}
         )
     return enrolment
-
-
-def record(
-    organization_id: str,
-    action: str,
-    user_id: str | None,
-    reason: str = "",
-    enrolment: Enrolment | None = None,
-    **data: Any,
-) -> CommuneHistory:
-    if enrolment is not None:
-        data.update(
-            start_date=enrolment.start_date.isoformat(),
-            end_date=enrolment.end_date.isoformat(),
-            permanent=enrolment.permanent,
-            ended_on=enrolment.ended_on.isoformat() if enrolment.ended_on else None,
-        )
-    entry = CommuneHistory(
-        organization_id=organization_id,
-        action=action,
-        user_id=user_id,
-        reason=reason or "",
-        data=data,
-        timestamp=datetime.datetime.utcnow(),
-    )
-    model.Session.add(entry)
-    return entry
-
-
-def history(organization_id: str) -> list[CommuneHistory]:
-    return (
-        model.Session.query(CommuneHistory)
-        .filter(CommuneHistory.organization_id == organization_id)
-        .order_by(CommuneHistory.timestamp, CommuneHistory.id)
-        .all()
-    )
 
 
 def dictize(organization: model.Group, enrolment: Enrolment | None, on: datetime.date | None = None) -> dict[str, Any]:
@@ -288,15 +262,4 @@ def dictize(organization: model.Group, enrolment: Enrolment | None, on: datetime
         "ended_on": enrolment.ended_on.isoformat() if enrolment and enrolment.ended_on else None,
         "permanent": bool(enrolment and enrolment.permanent),
         "days_left": days_left(enrolment, on),
-    }
-
-
-def dictize_history(entry: CommuneHistory) -> dict[str, Any]:
-    user = model.User.get(entry.user_id) if entry.user_id else None
-    return {
-        "action": entry.action,
-        "timestamp": entry.timestamp.isoformat(),
-        "user": user.name if user else None,
-        "reason": entry.reason,
-        **entry.data,
     }

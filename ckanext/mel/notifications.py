@@ -10,9 +10,8 @@ import ckan.plugins.toolkit as tk
 from ckan import model
 from ckan.lib import mailer
 
-from ckanext.mel import enrolment, quota
+from ckanext.mel import enrolment, history, quota
 from ckanext.mel.enrolment import Status
-from ckanext.mel.model import CommuneHistory
 
 REMINDER_DAYS = {"30_days": 30, "7_days": 7}
 # An expiry notice is still worth sending this many days after the end.
@@ -36,14 +35,10 @@ def due_kind(entry: enrolment.Enrolment, on: datetime.date) -> str | None:
 def _already_sent(organization_id: str, kind: str, end_date: datetime.date) -> bool:
     """True if this notice, or a more urgent one, went out for this end date."""
     order = ["30_days", "7_days", "expired"]
-    sent = (
-        model.Session.query(CommuneHistory.data)
-        .filter(CommuneHistory.organization_id == organization_id, CommuneHistory.action == "notify")
-        .all()
-    )
     return any(
-        data.get("end_date") == end_date.isoformat() and order.index(data["kind"]) >= order.index(kind)
-        for (data,) in sent
+        entry.data.get("end_date") == end_date.isoformat()
+        and order.index(entry.data["kind"]) >= order.index(kind)
+        for entry in history.entries(organization_id, "notify")
     )
 
 
@@ -67,7 +62,7 @@ def recipients(organization: model.Group) -> list[tuple[str, str]]:
 
 
 def message(organization: model.Group, kind: str, entry: enrolment.Enrolment) -> tuple[str, str]:
-    datasets, public = quota.dataset_counts().get(organization.id, (0, 0))
+    datasets, public = quota.counts(organization.id)
     end = tk.h.render_datetime(entry.end_date, date_format="%d/%m/%Y")
     if kind == "expired":
         subject = tk._("{commune}: the free period ended on {end}")
@@ -91,8 +86,8 @@ def message(organization: model.Group, kind: str, entry: enrolment.Enrolment) ->
         "days": (entry.end_date - enrolment.today()).days,
         "public": public,
         "datasets": datasets,
-        "minimum": tk.config.get("ckanext.mel.quota.min"),
-        "maximum": tk.config.get("ckanext.mel.quota.max"),
+        "minimum": quota.minimum(),
+        "maximum": quota.maximum(organization.id),
     }
     contact = tk._("To extend it, contact the MEL at {contact}.").format(
         contact=tk.config.get("ckanext.mel.contact_email")
@@ -115,7 +110,7 @@ def send_due(user_id: str | None) -> list[dict[str, Any]]:
         for name, email in to:
             mailer.mail_recipient(name, email, subject, body)
         emails = [email for _, email in to]
-        enrolment.record(
+        history.record(
             organization.id, "notify", user_id, kind=kind, end_date=entry.end_date.isoformat(), recipients=emails
         )
         model.repo.commit()

@@ -5,9 +5,9 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan import model
-from ckan.types import Context, DataDict
+from ckan.types import Action, Context, DataDict
 
-from ckanext.mel import communes, enrolment, notifications, quota
+from ckanext.mel import communes, enrolment, history, notifications, quota
 from ckanext.mel.logic import schema
 
 
@@ -61,7 +61,7 @@ def mel_enrolment_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
     organization = model.Group.get(data["organization"])
     result = enrolment.dictize(organization, enrolment.get(organization.id))
     if data.get("include_history"):
-        result["history"] = [enrolment.dictize_history(e) for e in enrolment.history(organization.id)]
+        result["history"] = [history.dictize(e) for e in history.entries(organization.id)]
     return result
 
 
@@ -81,6 +81,8 @@ def mel_enrolment_list(context: Context, data_dict: DataDict) -> list[dict[str, 
     )
     enrolments = {e.organization_id: e for e in model.Session.query(enrolment.Enrolment)}
     counts = quota.dataset_counts()
+    granted = quota.granted_maximums()
+    default_maximum = tk.config.get("ckanext.mel.quota.max")
     rows = []
     for organization in organizations:
         if not communes.is_commune(organization):
@@ -96,6 +98,8 @@ def mel_enrolment_list(context: Context, data_dict: DataDict) -> list[dict[str, 
             obligation=communes.obligation_applies(population),
             dataset_count=datasets,
             public_dataset_count=public,
+            quota_minimum=quota.minimum(),
+            quota_maximum=granted.get(organization.id, default_maximum),
         )
         rows.append(row)
     return rows
@@ -141,3 +145,73 @@ def mel_enrolment_notify(context: Context, data_dict: DataDict) -> dict[str, Any
     """
     tk.check_access("mel_enrolment_notify", context, data_dict)
     return {"sent": notifications.send_due(_user_id(context))}
+
+
+# Quota
+
+
+def mel_quota_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """A commune's datasets against its target and its maximum.
+
+    :param organization: the commune's id, name or INSEE code
+    :returns: count, public_count, minimum, maximum, remaining and status
+        (``incomplete`` below the target, ``complete``, or ``full`` at the maximum)
+    """
+    tk.check_access("mel_quota_show", context, data_dict)
+    data = _validate(data_dict, schema.quota_show_schema(), context)
+    return quota.status(model.Group.get(data["organization"]))
+
+
+def mel_quota_set(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Grant a commune its own maximum (kept in the history with who and why).
+
+    :param organization: the commune's id, name or INSEE code
+    :param maximum: the new maximum
+    :param reason: why
+    """
+    tk.check_access("mel_quota_set", context, data_dict)
+    data = _validate(data_dict, schema.quota_set_schema(), context)
+    organization = model.Group.get(data["organization"])
+    quota.set_maximum(organization, data["maximum"], _user_id(context), data.get("reason", ""))
+    model.repo.commit()
+    return quota.status(organization)
+
+
+# Core actions that add a dataset to a commune: each passes the quota first.
+
+
+def _commune(id_or_name: str | None) -> model.Group | None:
+    organization = model.Group.get(id_or_name) if id_or_name else None
+    return organization if communes.is_commune(organization) else None
+
+
+@tk.chained_action
+def package_create(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    commune = _commune(data_dict.get("owner_org"))
+    if commune is not None:
+        tk.check_access("package_create", context, data_dict)
+        quota.check(commune)
+    return next_action(context, data_dict)
+
+
+@tk.chained_action
+def package_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    package = model.Package.get(data_dict.get("id") or data_dict.get("name") or "")
+    if package is not None:
+        commune = _commune(data_dict.get("owner_org") or package.owner_org)
+        moving_in = commune is not None and commune.id != package.owner_org
+        restoring = package.state == "deleted" and data_dict.get("state") not in (None, "deleted")
+        if commune is not None and (moving_in or restoring):
+            tk.check_access("package_update", context, data_dict)
+            quota.check(commune)
+    return next_action(context, data_dict)
+
+
+@tk.chained_action
+def package_owner_org_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    package = model.Package.get(data_dict.get("id") or "")
+    commune = _commune(data_dict.get("organization_id"))
+    if package is not None and commune is not None and commune.id != package.owner_org:
+        tk.check_access("package_owner_org_update", context, data_dict)
+        quota.check(commune)
+    return next_action(context, data_dict)

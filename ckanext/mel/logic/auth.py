@@ -48,6 +48,15 @@ def mel_enrolment_notify(context: Context, data_dict: DataDict) -> AuthResult:
     return _mel_staff_only(context, data_dict)
 
 
+@tk.auth_allow_anonymous_access
+def mel_quota_show(context: Context, data_dict: DataDict) -> AuthResult:
+    return {"success": True}
+
+
+def mel_quota_set(context: Context, data_dict: DataDict) -> AuthResult:
+    return _mel_staff_only(context, data_dict)
+
+
 # Core write paths: a commune writes only while its enrolment lets it publish.
 # Sysadmins never reach these functions; MEL staff pass through.
 

@@ -65,3 +65,23 @@ def enrolment_change_schema(
         "organization": [not_empty, unicode_safe, mel_commune_id],
         "reason": [ignore_missing, unicode_safe],
     }
+
+
+@validator_args
+def quota_show_schema(not_empty: Validator, unicode_safe: Validator, mel_commune_id: Validator) -> Schema:
+    return {"organization": [not_empty, unicode_safe, mel_commune_id]}
+
+
+@validator_args
+def quota_set_schema(
+    not_empty: Validator,
+    ignore_missing: Validator,
+    unicode_safe: Validator,
+    natural_number_validator: Validator,
+    mel_commune_id: Validator,
+) -> Schema:
+    return {
+        "organization": [not_empty, unicode_safe, mel_commune_id],
+        "maximum": [not_empty, natural_number_validator],
+        "reason": [ignore_missing, unicode_safe],
+    }
