@@ -3,6 +3,9 @@ import pytest
 from ckan.tests import factories
 from pytest_factoryboy import register
 
+# The password of the users that tests log in with a browser session.
+PASSWORD = "correct-horse-battery"
+
 
 @pytest.fixture(autouse=True)
 def _stack(with_plugins):
@@ -39,7 +42,7 @@ class MelOrganizationFactory(factories.Organization):
 @pytest.fixture
 def mel_staff(mel_organization_factory):
     """An admin of the MEL's organisation, who is not a sysadmin."""
-    user = factories.User()
+    user = factories.User(password=PASSWORD)
     mel_organization_factory(users=[{"name": user["name"], "capacity": "admin"}])
     return user
 
@@ -65,7 +68,7 @@ def enrolled_commune(commune):
     from ckan.tests.helpers import call_action
 
     call_action("mel_enrolment_create", organization=commune["id"])
-    editor = factories.User()
+    editor = factories.User(password=PASSWORD)
     call_action("organization_member_create", id=commune["id"], username=editor["name"], role="editor")
     commune["editor"] = editor
     return commune
@@ -85,3 +88,17 @@ def call_as_sysadmin(action: str, **data_dict):
 
     site_user = call_action("get_site_user", context={"ignore_auth": True})
     return call_action(action, context={"user": site_user["name"]}, **data_dict)
+
+
+def login(app, user, password=PASSWORD):
+    """A test client with a browser session (cookies) of a factory-made user."""
+    import re
+
+    client = app.test_client(use_cookies=True)
+    form = client.get("/user/login").body
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post(
+        "/user/login", data={"login": user["name"], "password": password, "_csrf_token": token}
+    )
+    assert response.status_code == 200 and "/user/_logout" in response.body, "login failed"
+    return client

@@ -135,3 +135,54 @@ def enrolment_notify():
         click.echo(f"  {line['organization']}: {line['kind']} → {', '.join(line['recipients'])}")
 
 
+
+
+@mel.group()
+def demo():
+    """Demo data for `make run`."""
+
+
+# The four communes that opened first (7 November 2017), and one whose free
+# period is over, to show the read-only state.
+DEMO_ACTIVE = ("armentieres", "ennetieres-en-weppes", "lille", "villeneuve-d-ascq")
+DEMO_EXPIRED = "la-madeleine"
+
+
+@demo.command("enrolments")
+def demo_enrolments():
+    """Enrol the first four communes from today, and one commune in the past (expired)."""
+    import datetime
+
+    from dateutil.relativedelta import relativedelta
+
+    today = datetime.date.today()
+    for name in DEMO_ACTIVE:
+        current = _call("mel_enrolment_show", organization=name)
+        if not current["can_publish"]:
+            current = _call("mel_enrolment_create", organization=name, reason="Démonstration")
+        _echo_enrolment(current)
+    expired = _call("mel_enrolment_show", organization=DEMO_EXPIRED)
+    if expired["status"] == "not_enrolled":
+        start = today - relativedelta(months=8)
+        expired = _call(
+            "mel_enrolment_create", organization=DEMO_EXPIRED, start_date=start.isoformat(),
+            reason="Démonstration : période gratuite terminée",
+        )
+    _echo_enrolment(expired)
+
+
+@demo.command("agent")
+@click.argument("name")
+@click.argument("password")
+@click.option("--commune", default="lille", show_default=True)
+def demo_agent(name: str, password: str, commune: str):
+    """A commune agent account NAME (editor of the commune), created if missing."""
+    from ckan import model
+
+    if model.User.get(name) is None:
+        _call(
+            "user_create", name=name, password=password, email=f"{name}@localhost",
+            fullname=f"Agent ({commune})",
+        )
+    _call("organization_member_create", id=commune, username=name, role="editor")
+    click.echo(f"{name}: editor of {commune}")

@@ -131,7 +131,7 @@ def refusal_message(organization: model.Group) -> str | None:
 
 
 def _format(day: datetime.date | None) -> str:
-    return tk.h.render_datetime(day, date_format="%d/%m/%Y") if day else ""
+    return day.strftime("%d/%m/%Y") if day else ""
 
 
 # Changes. Each writes one history row; the caller commits.

@@ -63,7 +63,7 @@ def recipients(organization: model.Group) -> list[tuple[str, str]]:
 
 def message(organization: model.Group, kind: str, entry: enrolment.Enrolment) -> tuple[str, str]:
     datasets, public = quota.counts(organization.id)
-    end = tk.h.render_datetime(entry.end_date, date_format="%d/%m/%Y")
+    end = entry.end_date.strftime("%d/%m/%Y")
     if kind == "expired":
         subject = tk._("{commune}: the free period ended on {end}")
         lead = tk._(

@@ -9,6 +9,8 @@ from ckan.lib.plugins import DefaultTranslation
 @tk.blanket.actions
 @tk.blanket.auth_functions
 @tk.blanket.validators
+@tk.blanket.helpers
+@tk.blanket.blueprints
 @tk.blanket.cli
 @tk.blanket.config_declarations
 class MelPlugin(p.SingletonPlugin, DefaultTranslation):

@@ -26,7 +26,9 @@ def mel_insee_code(
         errors[key].append(tk._("An INSEE code has five characters, such as 59350."))
         return
     data[key] = value
-    this_id = data.get(("id",))
+    # On update, the organisation itself (its id or name may be what was given).
+    group = context.get("group") or (model.Group.get(data[("id",)]) if data.get(("id",)) else None)
+    this_id = group.id if group is not None else None
     other = (
         model.Session.query(model.Group.name)
         .join(model.GroupExtra, model.GroupExtra.group_id == model.Group.id)
