@@ -62,6 +62,42 @@ def live_server(app):
     thread.join(timeout=10)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, for fixtures that act on failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """One headless Chromium for the whole run (tests/browser.py)."""
+    from tests.browser import start_chromium
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    driver = start_chromium(downloads)
+    driver.mel_downloads = downloads
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def browser(chromium, live_server, monkeypatch, request):
+    """The browser on the live server, whose URL is the site URL (CKAN redirects to
+    absolute URLs). On failure, a screenshot goes to tests/screenshots/."""
+    from ckan.common import config
+
+    from tests.browser import SCREENSHOTS, Browser
+
+    monkeypatch.setitem(config, "ckan.site_url", live_server)
+    browser = Browser(chromium, live_server, chromium.mel_downloads)
+    yield browser
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        browser.screenshot(SCREENSHOTS / f"{request.node.name}.png")
+
+
 @pytest.fixture
 def enrolled_commune(commune):
     """A commune in its free period, with an editor who publishes for it."""

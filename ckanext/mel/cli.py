@@ -1,10 +1,11 @@
 """`ckan mel …`: the communes' reference data and their enrolment, for MEL staff."""
+
 from __future__ import annotations
 
 from typing import Any
 
-import click
 import ckan.plugins.toolkit as tk
+import click
 
 __all__ = ["mel"]
 
@@ -48,9 +49,7 @@ def communes_load():
     from ckanext.mel.communes import load_communes
 
     counts = load_communes(_context(), progress=click.echo)
-    click.secho(
-        "{created} created, {updated} updated, {unchanged} unchanged".format(**counts), fg="green"
-    )
+    click.secho("{created} created, {updated} updated, {unchanged} unchanged".format(**counts), fg="green")
 
 
 @mel.group()
@@ -135,8 +134,6 @@ def enrolment_notify():
         click.echo(f"  {line['organization']}: {line['kind']} → {', '.join(line['recipients'])}")
 
 
-
-
 @mel.group()
 def demo():
     """Demo data for `make run`."""
@@ -165,10 +162,28 @@ def demo_enrolments():
     if expired["status"] == "not_enrolled":
         start = today - relativedelta(months=8)
         expired = _call(
-            "mel_enrolment_create", organization=DEMO_EXPIRED, start_date=start.isoformat(),
+            "mel_enrolment_create",
+            organization=DEMO_EXPIRED,
+            start_date=start.isoformat(),
             reason="Démonstration : période gratuite terminée",
         )
     _echo_enrolment(expired)
+
+
+@demo.command("datasets")
+def demo_datasets():
+    """The ten datasets of the first four communes, with their sample files, checked.
+
+    Idempotent: a second run refreshes the metadata and uploads changed samples only.
+    """
+    from ckanext.mel.demo import load_demo_datasets
+
+    try:
+        counts = load_demo_datasets(_context(), progress=click.echo)
+    except (tk.ObjectNotFound, tk.ValidationError) as error:
+        raise click.ClickException(str(error)) from None
+    summary = "{created} created, {updated} updated, {invalid} not valid".format(**counts)
+    click.secho(summary, fg="green")
 
 
 @demo.command("agent")
@@ -181,8 +196,35 @@ def demo_agent(name: str, password: str, commune: str):
 
     if model.User.get(name) is None:
         _call(
-            "user_create", name=name, password=password, email=f"{name}@localhost",
+            "user_create",
+            name=name,
+            password=password,
+            email=f"{name}@localhost",
             fullname=f"Agent ({commune})",
         )
     _call("organization_member_create", id=commune, username=name, role="editor")
     click.echo(f"{name}: editor of {commune}")
+
+
+@demo.command("load")
+@click.option("--sysadmin", nargs=2, metavar="NAME PASSWORD", help="Create this sysadmin if missing.")
+@click.option("--agent", nargs=2, metavar="NAME PASSWORD", help="Create this agent of Lille if missing.")
+@click.pass_context
+def demo_load(ctx: click.Context, sysadmin: tuple[str, str] | None, agent: tuple[str, str] | None):
+    """All of the demo in one go: communes, enrolments, datasets, accounts."""
+    from ckan import model
+
+    if sysadmin:
+        name, password = sysadmin
+        if model.User.get(name) is None:
+            _call("user_create", name=name, password=password, email=f"{name}@localhost")
+        user = model.User.get(name)
+        if not user.sysadmin:
+            user.sysadmin = True
+            model.repo.commit()
+        click.echo(f"{name}: sysadmin")
+    ctx.invoke(communes_load)
+    ctx.invoke(demo_enrolments)
+    ctx.invoke(demo_datasets)
+    if agent:
+        ctx.invoke(demo_agent, name=agent[0], password=agent[1], commune="lille")

@@ -1,4 +1,5 @@
 """The mel_* API actions. Each checks access first, then validates, then acts."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,8 +7,18 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 from ckan import model
 from ckan.types import Action, Context, DataDict
+from flask import has_request_context
 
-from ckanext.mel import communes, enrolment, history, notifications, quota
+from ckanext.mel import (
+    communes,
+    datamodels,
+    enrolment,
+    history,
+    notifications,
+    quality,
+    quota,
+    validation,
+)
 from ckanext.mel.logic import schema
 
 
@@ -177,6 +188,92 @@ def mel_quota_set(context: Context, data_dict: DataDict) -> dict[str, Any]:
     return quota.status(organization)
 
 
+# Data models and resource validation
+
+
+def _not_checked() -> str:
+    return tk._("This file is not checked: its dataset has no data model, or it is not CSV.")
+
+
+@tk.side_effect_free
+def mel_data_model_list(context: Context, data_dict: DataDict) -> list[dict[str, Any]]:
+    """The data models a dataset can follow, with the URL that identifies each."""
+    tk.check_access("mel_data_model_list", context, data_dict)
+    return [
+        {
+            "id": m.id,
+            "title": m.title(),
+            "url": m.url,
+            "official": m.official,
+            "theme": m.theme_uri,
+            "coordinates": [m.latitude, m.longitude] if m.has_coordinates else None,
+        }
+        for m in datamodels.all_models()
+    ]
+
+
+@tk.side_effect_free
+def mel_validation_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """A resource's last check against its dataset's data model.
+
+    :param id: the resource's id
+    :returns: status (pending, valid, invalid or error), the errors (line, column,
+        code and message, at most 100) and what was detected (encoding, delimiter, rows)
+    """
+    tk.check_access("mel_validation_show", context, data_dict)
+    data = _validate(data_dict, schema.validation_schema(), context)
+    report = validation.show(data["id"])
+    if report is None:
+        raise tk.ObjectNotFound(_not_checked())
+    return report
+
+
+def mel_validation_run(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Check a resource again now (large files and links: in a background job).
+
+    :param id: the resource's id
+    """
+    tk.check_access("mel_validation_run", context, data_dict)
+    data = _validate(data_dict, schema.validation_schema(), context)
+    resource = model.Resource.get(data["id"])
+    if validation.data_model_for(resource) is None:
+        raise tk.ValidationError({"id": [_not_checked()]})
+    validation.on_resource_changed(resource.id, force=True)
+    return validation.show(resource.id)
+
+
+# Feeds and metadata quality
+
+
+@tk.side_effect_free
+def mel_quality_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """The metadata quality score of a dataset or an organisation, after data.europa.eu's MQA.
+
+    :param id: a dataset's id or name
+    :param organization: or an organisation's id or name: the mean over its public datasets
+    :returns: score (out of 405), rating (excellent, good, sufficient or bad), points per
+        dimension and per check, and the checks that miss points with a hint for each
+    """
+    tk.check_access("mel_quality_show", context, data_dict)
+    data = _validate(data_dict, schema.quality_show_schema(), context)
+    if data.get("id"):
+        dataset = tk.get_action("package_show")(dict(context), {"id": data["id"]})
+        return quality.dataset_quality(dataset)
+    if data.get("organization"):
+        return quality.organization_quality(model.Group.get(data["organization"]))
+    raise tk.ValidationError({"id": [tk._("Give a dataset or an organization.")]})
+
+
+@tk.side_effect_free
+def mel_quality_list(context: Context, data_dict: DataDict) -> list[dict[str, Any]]:
+    """Every organisation's metadata quality score, from one search; for the MEL console.
+
+    Each dataset's result is cached until it changes, so a second call costs a search.
+    """
+    tk.check_access("mel_quality_list", context, data_dict)
+    return quality.organizations_quality()
+
+
 # Core actions that add a dataset to a commune: each passes the quota first.
 
 
@@ -215,3 +312,44 @@ def package_owner_org_update(next_action: Action, context: Context, data_dict: D
         tk.check_access("package_owner_org_update", context, data_dict)
         quota.check(commune)
     return next_action(context, data_dict)
+
+
+# ckanext-dcat's feeds publish active datasets only. Their search already leaves
+# private datasets out; a `fq` naming another state must not bring drafts or
+# deleted datasets in.
+
+
+def _active_only(data_dict: DataDict) -> DataDict:
+    return {**data_dict, "fq": f"{data_dict.get('fq') or ''} +state:active".strip()}
+
+
+def _refuse_unlinkable_query() -> None:
+    """ckanext-dcat copies the request's q and fq into the paging links as they
+    are; a space there makes an IRI no RDF serialiser accepts (a 500). Say so."""
+    args = tk.request.args if has_request_context() else {}
+    for key in ("q", "fq"):
+        if any(char.isspace() or char in '<>"{}|\\^`' for char in args.get(key, "")):
+            raise tk.ValidationError(
+                {
+                    key: [
+                        tk._(
+                            "The feed cannot page a query with spaces or quotes. Use a commune's own "
+                            "feed (/organization/<name>/catalog.ttl) or a query without them, such as "
+                            "fq=organization:lille."
+                        )
+                    ]
+                }
+            )
+
+
+@tk.chained_action
+@tk.side_effect_free
+def dcat_catalog_show(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    _refuse_unlinkable_query()
+    return next_action(context, _active_only(data_dict))
+
+
+@tk.chained_action
+@tk.side_effect_free
+def dcat_catalog_search(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    return next_action(context, _active_only(data_dict))

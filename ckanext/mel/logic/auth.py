@@ -1,11 +1,12 @@
 """Auth functions: the mel_* actions' own, in the same order as logic/action.py,
 then the core write paths chained with the enrolment rule."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import ckan.plugins.toolkit as tk
-from ckan import model
+from ckan import authz, model
 from ckan.types import AuthFunction, AuthResult, Context, DataDict
 
 from ckanext.mel import communes, enrolment
@@ -55,6 +56,40 @@ def mel_quota_show(context: Context, data_dict: DataDict) -> AuthResult:
 
 def mel_quota_set(context: Context, data_dict: DataDict) -> AuthResult:
     return _mel_staff_only(context, data_dict)
+
+
+@tk.auth_allow_anonymous_access
+def mel_data_model_list(context: Context, data_dict: DataDict) -> AuthResult:
+    return {"success": True}
+
+
+@tk.auth_allow_anonymous_access
+def mel_validation_show(context: Context, data_dict: DataDict) -> AuthResult:
+    """Whoever may see the resource may see its report."""
+    return authz.is_authorized("resource_show", context, {"id": data_dict.get("id")})
+
+
+def mel_validation_run(context: Context, data_dict: DataDict) -> AuthResult:
+    """Whoever may change the resource may have it checked again."""
+    return authz.is_authorized("resource_update", context, {"id": data_dict.get("id")})
+
+
+# Feeds and metadata quality
+
+
+@tk.auth_allow_anonymous_access
+def mel_quality_show(context: Context, data_dict: DataDict) -> AuthResult:
+    """A dataset's score for whoever may see it; an organisation's (public datasets) for all."""
+    if data_dict.get("id"):
+        return authz.is_authorized("package_show", context, {"id": data_dict["id"]})
+    return {"success": True}
+
+
+def mel_quality_list(context: Context, data_dict: DataDict) -> AuthResult:
+    if communes.is_mel_staff(context.get("user")):
+        return {"success": True}
+    message = tk._("Only MEL staff can see every commune's metadata quality.")
+    return {"success": False, "msg": message}
 
 
 # Core write paths: a commune writes only while its enrolment lets it publish.

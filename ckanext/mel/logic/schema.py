@@ -25,7 +25,10 @@ def enrolment_create_schema(
 
 @validator_args
 def enrolment_show_schema(
-    not_empty: Validator, unicode_safe: Validator, mel_commune_id: Validator, ignore_missing: Validator,
+    not_empty: Validator,
+    unicode_safe: Validator,
+    mel_commune_id: Validator,
+    ignore_missing: Validator,
     boolean_validator: Validator,
 ) -> Schema:
     return {
@@ -84,4 +87,22 @@ def quota_set_schema(
         "organization": [not_empty, unicode_safe, mel_commune_id],
         "maximum": [not_empty, natural_number_validator],
         "reason": [ignore_missing, unicode_safe],
+    }
+
+
+@validator_args
+def validation_schema(not_empty: Validator, unicode_safe: Validator, resource_id_exists: Validator) -> Schema:
+    return {"id": [not_empty, unicode_safe, resource_id_exists]}
+
+
+@validator_args
+def quality_show_schema(
+    ignore_missing: Validator,
+    unicode_safe: Validator,
+    package_id_or_name_exists: Validator,
+    group_id_or_name_exists: Validator,
+) -> Schema:
+    return {
+        "id": [ignore_missing, unicode_safe, package_id_or_name_exists],
+        "organization": [ignore_missing, unicode_safe, group_id_or_name_exists],
     }

@@ -1,4 +1,5 @@
 """Validators of the organisation and dataset schemas (used by name in the YAML)."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,7 @@ SIREN = re.compile(r"^\d{9}$")
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
 
-def mel_insee_code(
-    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
-) -> Any:
+def mel_insee_code(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> Any:
     """Five characters of the Code officiel géographique, unique among organisations."""
     value = data.get(key)
     if not value:
@@ -85,3 +84,72 @@ def mel_commune_id(value: Any, context: Context) -> Any:
 def mel_as_date(value: Any) -> Any:
     """After `isodate`: the calendar day."""
     return value.date() if hasattr(value, "date") else value
+
+
+# The harmonised dataset schema (schemas/dataset.yaml) and its data models
+
+
+def mel_dataset_defaults(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> Any:
+    """The schema's before_validators: defaults taken from the owning commune."""
+    from ckanext.mel.datasets import fill_defaults
+
+    fill_defaults(key, data, errors, context)
+
+
+def mel_data_model(value: Any) -> Any:
+    """The id of a data model of the registry."""
+    from ckanext.mel import datamodels
+
+    if value and datamodels.get(value) is None:
+        raise tk.Invalid(tk._("There is no data model {id!r}.").format(id=value))
+    return value
+
+
+def mel_license_id(value: Any) -> Any:
+    """One of the portal's licences (data/licenses.json)."""
+    from ckanext.mel.vocabularies import license_ids
+
+    if value and value not in license_ids():
+        raise tk.Invalid(
+            tk._("Choose one of the portal's licences: {ids}.").format(ids=", ".join(sorted(license_ids())))
+        )
+    return value
+
+
+def mel_resource_format(value: Any) -> Any:
+    """A format of the portal's list (the form's choices), spelled as the list spells it.
+
+    Other formats pass unchanged, as in CKAN: the API and harvested metadata may use them.
+    """
+    from ckanext.mel.vocabularies import get_format
+
+    fmt = get_format(value) if value else None
+    return fmt.name if fmt else value
+
+
+def mel_media_type(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> Any:
+    """The IANA media type of the resource's format; kept as given for other formats."""
+    from ckanext.mel.vocabularies import format_of
+
+    fmt = format_of(data.get(key[:-1] + ("format",)), data.get(key[:-1] + ("url",)))
+    if fmt is not None:
+        data[key] = fmt.media_type
+
+
+def mel_resource_conforms_to(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> Any:
+    """The dataset's data model URL, on its tabular resources."""
+    from ckanext.mel import datamodels
+    from ckanext.mel.vocabularies import TABULAR_FORMATS, format_of
+
+    data_model = datamodels.get(data.get(("data_model",)) or "")
+    fmt = format_of(data.get(key[:-1] + ("format",)), data.get(key[:-1] + ("url",)))
+    if fmt is None or fmt.name not in TABULAR_FORMATS:
+        return
+    if data_model is not None:
+        data[key] = data_model.url
+    elif data.get(key) in {m.url for m in datamodels.all_models()}:
+        data[key] = ""
