@@ -5,9 +5,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
 # Debian packages: PostgreSQL 15 and Redis as servers, the headers psycopg2 is
-# built against, libmagic for python-magic, a JDK and Maven for Solr.
+# built against, libmagic for python-magic, a JDK and Maven for Solr, and
+# Chromium with its driver for the browser tests (tests/test_web_*.py).
 APT_PACKAGES=(postgresql-15 postgresql-client-15 libpq-dev redis-server libmagic1
-              openjdk-17-jdk-headless maven gettext curl)
+              openjdk-17-jdk-headless maven gettext curl chromium chromium-driver)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,4 +1,6 @@
-"""Pages: the public list of communes, and the MEL console at /ckan-admin/communes."""
+"""Pages: the public list of communes, the agent's home ("Ma commune", /ma-commune)
+and the MEL console at /ckan-admin/communes, the territory's dashboard."""
+
 from __future__ import annotations
 
 import csv
@@ -9,7 +11,7 @@ import ckan.plugins.toolkit as tk
 from ckan import model
 from flask import Blueprint, Response
 
-from ckanext.mel import communes
+from ckanext.mel import communes, enrolment, my_commune, territory
 
 mel = Blueprint("mel", __name__)
 
@@ -18,8 +20,8 @@ def _context() -> dict[str, Any]:
     return {"user": tk.current_user.name if tk.current_user.is_authenticated else None}
 
 
-def _rows(status: str | None = None) -> list[dict[str, Any]]:
-    return tk.get_action("mel_enrolment_list")(_context(), {"status": status} if status else {})
+def _rows() -> list[dict[str, Any]]:
+    return tk.get_action("mel_enrolment_list")(_context(), {})
 
 
 @mel.route("/communes")
@@ -28,35 +30,166 @@ def communes_index():
     return tk.render("mel/communes.html", {"rows": _rows()})
 
 
+# "Ma commune": the agent's home
+
+
+def _commune_or_404(value: str) -> model.Group:
+    """The commune a URL names. PostgreSQL refuses NUL characters: such a name is
+    no commune's, rather than a server error."""
+    organization = None if "\x00" in value else communes.get_commune(value)
+    if organization is None:
+        tk.abort(404, tk._("No commune is known by {value!r}.").format(value=value))
+    return organization
+
+
+def _login_first():
+    """Anonymous visitors log in first, then come back."""
+    return tk.redirect_to("user.login", came_from=tk.request.path)
+
+
+@mel.route("/ma-commune")
+def my_commune_index():
+    """The user's commune; a chooser when they work for several."""
+    if not tk.current_user.is_authenticated:
+        return _login_first()
+    mine = my_commune.communes_of(tk.current_user.name)
+    if len(mine) == 1:
+        return _my_commune_page(mine[0])
+    rows = [{"organization": commune, "status": tk.h.mel_commune_status(commune.id)} for commune in mine]
+    return tk.render("mel/my_communes.html", {"rows": rows})
+
+
+@mel.route("/ma-commune/<commune>")
+def my_commune_read(commune: str):
+    if not tk.current_user.is_authenticated:
+        return _login_first()
+    organization = _commune_or_404(commune)
+    if not my_commune.may_see(tk.current_user.name, organization):
+        message = tk._("This page is for the agents of {commune} and the MEL.")
+        tk.abort(403, message.format(commune=organization.title))
+    return _my_commune_page(organization)
+
+
+def _my_commune_page(organization: model.Group) -> str:
+    status = tk.h.mel_commune_status(organization.id)
+    datasets = my_commune.datasets(organization, _context())
+    can_create = status["quota"]["status"] != "full" and tk.h.check_access(
+        "package_create", {"owner_org": organization.id}
+    )
+    return tk.render(
+        "mel/my_commune.html",
+        {
+            "organization": organization,
+            "status": status,
+            "datasets": datasets,
+            "steps": my_commune.next_steps(status, datasets, can_create),
+            "can_create": can_create,
+        },
+    )
+
+
+# The MEL console
+
+
 def _require_staff() -> None:
     if not communes.is_mel_staff(_context()["user"]):
         tk.abort(403, tk._("Only MEL staff can manage the communes' enrolment."))
 
 
+# The table's filters: each a query parameter with its allowed values.
+OBLIGATION_FILTER = {"yes": True, "no": False}
+TARGET_FILTER = {"reached": True, "missed": False}
+
+
+def _filters() -> dict[str, str | None]:
+    """The console's filters from the query string; anything unknown is a 400."""
+    args = tk.request.args
+    filters = {name: args.get(name) or None for name in ("status", "obligation", "target")}
+    if filters["status"] and filters["status"] not in {s.value for s in enrolment.Status}:
+        tk.abort(400, tk._("Unknown status: {status}").format(status=filters["status"]))
+    if filters["obligation"] and filters["obligation"] not in OBLIGATION_FILTER:
+        tk.abort(400, tk._("The obligation filter is “yes” or “no”."))
+    if filters["target"] and filters["target"] not in TARGET_FILTER:
+        tk.abort(400, tk._("The target filter is “reached” or “missed”."))
+    return filters
+
+
+def _console_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str | None]]:
+    """Every commune with its quality score, and those the filters keep."""
+    filters = _filters()
+    rows = _rows()
+    scores = {q["id"]: q for q in tk.get_action("mel_quality_list")(_context(), {})}
+    for row in rows:
+        score = scores.get(row["organization_id"]) or {}
+        row.update(
+            quality_score=score.get("score"),
+            quality_rating=score.get("rating"),
+            quality_rating_label=score.get("rating_label"),
+            at_target=territory.at_target(row),
+        )
+    status, obligation, target = filters["status"], filters["obligation"], filters["target"]
+    shown = [
+        row
+        for row in rows
+        if (not status or row["status"] == status)
+        and (not obligation or row["obligation"] == OBLIGATION_FILTER[obligation])
+        and (not target or row["at_target"] == TARGET_FILTER[target])
+    ]
+    return rows, shown, filters
+
+
 @mel.route("/ckan-admin/communes")
 def console():
     _require_staff()
-    status = tk.request.args.get("status") or None
-    try:
-        rows = _rows(status)
-    except tk.ValidationError:
-        tk.abort(400, tk._("Unknown status: {status}").format(status=status))
-    return tk.render("mel/console.html", {"rows": rows, "status": status})
+    rows, shown, filters = _console_rows()
+    timeline = territory.timeline((row["organization_id"] for row in rows), locale=tk.h.lang())
+    labels = [point["short_label"] for point in timeline]
+    charts = {
+        series: territory.bar_chart([point[series] for point in timeline], labels)
+        for series in ("enrolled", "datasets")
+    }
+    return tk.render(
+        "mel/console.html",
+        {
+            "rows": shown,
+            "filters": filters,
+            "totals": territory.totals(rows),
+            "timeline": timeline,
+            "charts": charts,
+            # The export keeps the table's filters.
+            "export_url": tk.h.url_for("mel.console_csv", **{k: v for k, v in filters.items() if v}),
+        },
+    )
 
 
 CSV_COLUMNS = (
-    "insee_code", "title", "population", "obligation", "status", "start_date", "end_date",
-    "days_left", "dataset_count", "public_dataset_count", "quota_minimum", "quota_maximum",
+    "insee_code",
+    "title",
+    "population",
+    "obligation",
+    "status",
+    "start_date",
+    "end_date",
+    "days_left",
+    "dataset_count",
+    "public_dataset_count",
+    "quota_minimum",
+    "quota_maximum",
+    "at_target",
+    "quality_score",
+    "quality_rating",
 )
 
 
 @mel.route("/ckan-admin/communes.csv")
 def console_csv():
+    """The console's table, with its filters, for spreadsheet software."""
     _require_staff()
+    _all, shown, _filters = _console_rows()
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(_rows())
+    writer.writerows(shown)
     return Response(
         "\ufeff" + out.getvalue(),  # a BOM, so that spreadsheet software reads UTF-8
         mimetype="text/csv",
@@ -67,10 +200,10 @@ def console_csv():
 @mel.route("/ckan-admin/communes/<commune>")
 def console_commune(commune: str):
     _require_staff()
-    try:
-        shown = tk.get_action("mel_enrolment_show")(_context(), {"organization": commune, "include_history": True})
-    except tk.ValidationError:
-        tk.abort(404, tk._("No commune is known by {value!r}.").format(value=commune))
+    organization = _commune_or_404(commune)
+    shown = tk.get_action("mel_enrolment_show")(
+        _context(), {"organization": organization.id, "include_history": True}
+    )
     quota = tk.get_action("mel_quota_show")(_context(), {"organization": commune})
     return tk.render("mel/console_commune.html", {"enrolment": shown, "quota": quota})
 
@@ -90,10 +223,13 @@ def console_operation(commune: str, operation: str):
     _require_staff()
     if operation not in OPERATIONS:
         tk.abort(404)
+    organization = _commune_or_404(commune)
     action, fields = OPERATIONS[operation]
     data = {field: tk.request.form[field] for field in fields if tk.request.form.get(field)}
+    if any("\x00" in value for value in data.values()):
+        tk.abort(400, tk._("The form contains a character that is not allowed."))
     try:
-        tk.get_action(action)(_context(), {"organization": commune, **data})
+        tk.get_action(action)(_context(), {"organization": organization.id, **data})
     except tk.ValidationError as error:
         for field, messages in error.error_dict.items():
             text = " ".join(messages) if isinstance(messages, list) else str(messages)
