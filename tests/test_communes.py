@@ -1,8 +1,9 @@
 """The commune organisations and their reference data."""
+
 import json
 
-import pytest
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan import model
 from ckan.tests.helpers import call_action
 
@@ -39,19 +40,28 @@ class TestLoad:
         first = self._load(cli)
         assert first.splitlines()[-1] == "96 created, 0 updated, 0 unchanged" and "[96/96]" in first
         lille = call_action("organization_show", id="lille")
-        assert (lille["insee_code"], lille["siren"], str(lille["population"])) == ("59350", "215903501", "238246")
+        assert (lille["insee_code"], lille["siren"], str(lille["population"])) == (
+            "59350",
+            "215903501",
+            "238246",
+        )
         assert json.loads(lille["boundary"])["type"] in ("Polygon", "MultiPolygon")
         assert call_action("organization_show", id="mel")["siren"] == "200093201"
 
         call_as_sysadmin(
-            "organization_patch", id="lille", description="Ville de Lille", website="https://www.lille.fr",
+            "organization_patch",
+            id="lille",
+            description="Ville de Lille",
+            website="https://www.lille.fr",
             population=1,
         )
         second = self._load(cli)
         assert "0 created, 1 updated, 95 unchanged" in second
         lille = call_action("organization_show", id="lille")
         assert (lille["description"], lille["website"], str(lille["population"])) == (
-            "Ville de Lille", "https://www.lille.fr", "238246"
+            "Ville de Lille",
+            "https://www.lille.fr",
+            "238246",
         )
         assert model.Session.query(model.Group).filter_by(is_organization=True).count() == 96
 

@@ -1,12 +1,13 @@
 """The six-month free enrolment: dates, statuses, operations, rights and history."""
+
 import datetime
 
+import ckan.plugins.toolkit as tk
 import pytest
 from ckan import model
+from ckan.logic import NotAuthorized
 from ckan.tests import factories
 from ckan.tests.helpers import call_action, call_auth
-from ckan.logic import NotAuthorized
-import ckan.plugins.toolkit as tk
 from freezegun import freeze_time
 
 from ckanext.mel import enrolment
@@ -57,9 +58,7 @@ class TestLifecycle:
         ],
     )
     def test_status_follows_the_calendar(self, commune, today, status, days_left):
-        call_action(
-            "mel_enrolment_create", organization=commune["id"], start_date="2017-11-07"
-        )
+        call_action("mel_enrolment_create", organization=commune["id"], start_date="2017-11-07")
         with freeze_time(today):
             shown = call_action("mel_enrolment_show", organization=commune["id"])
         assert (shown["status"], shown["days_left"]) == (status, days_left)
@@ -89,8 +88,10 @@ class TestLifecycle:
     def test_an_end_before_the_start_is_refused(self, commune):
         with pytest.raises(tk.ValidationError):
             call_action(
-                "mel_enrolment_create", organization=commune["id"],
-                start_date="2026-05-01", end_date="2026-04-01",
+                "mel_enrolment_create",
+                organization=commune["id"],
+                start_date="2026-05-01",
+                end_date="2026-04-01",
             )
 
     def test_a_bad_date_is_a_validation_error(self, commune):
@@ -123,7 +124,9 @@ class TestLifecycle:
             assert "enrol it again" in str(error.value.error_dict)
             again = call_action("mel_enrolment_create", organization=commune["id"])
         assert (again["status"], again["start_date"], again["end_date"]) == (
-            "active", "2018-06-01", "2018-12-01"
+            "active",
+            "2018-06-01",
+            "2018-12-01",
         )
 
     def test_ending_early_makes_the_commune_read_only_from_today(self, commune):
@@ -162,11 +165,27 @@ class TestLifecycle:
 def test_every_change_is_in_the_history_with_who_when_and_why(commune, mel_staff):
     context = {"user": mel_staff["name"], "ignore_auth": False}
     with freeze_time("2017-11-07 10:00:00"):
-        call_action("mel_enrolment_create", context=dict(context), organization=commune["id"], reason="Convention signée")
+        call_action(
+            "mel_enrolment_create",
+            context=dict(context),
+            organization=commune["id"],
+            reason="Convention signée",
+        )
     with freeze_time("2018-04-01 09:00:00"):
-        call_action("mel_enrolment_extend", context=dict(context), organization=commune["id"], months=2, reason="Délibération")
+        call_action(
+            "mel_enrolment_extend",
+            context=dict(context),
+            organization=commune["id"],
+            months=2,
+            reason="Délibération",
+        )
     with freeze_time("2018-05-01 09:00:00"):
-        call_action("mel_enrolment_make_permanent", context=dict(context), organization=commune["id"], reason="Adhésion")
+        call_action(
+            "mel_enrolment_make_permanent",
+            context=dict(context),
+            organization=commune["id"],
+            reason="Adhésion",
+        )
 
     history = call_action("mel_enrolment_show", organization=commune["id"], include_history=True)["history"]
     assert [(h["action"], h["timestamp"][:10], h["user"], h["reason"]) for h in history] == [
@@ -217,7 +236,8 @@ class TestWhoMayManage:
     def test_a_sysadmin_manages_enrolment(self, commune):
         sysadmin = factories.Sysadmin()
         result = call_action(
-            "mel_enrolment_create", context={"user": sysadmin["name"], "ignore_auth": False},
+            "mel_enrolment_create",
+            context={"user": sysadmin["name"], "ignore_auth": False},
             organization=commune["id"],
         )
         assert result["status"] == "active"
@@ -230,7 +250,9 @@ class TestWhoMayManage:
     def test_a_commune_admin_cannot_extend_their_own_period_through_the_api(self, people, commune, app):
         call_action("mel_enrolment_create", organization=commune["id"])
         user = model.User.by_name(people["admin"])
-        token = call_action("api_token_create", context={"user": user.name, "ignore_auth": True}, user=user.name, name="t")
+        token = call_action(
+            "api_token_create", context={"user": user.name, "ignore_auth": True}, user=user.name, name="t"
+        )
         response = app.post(
             "/api/3/action/mel_enrolment_extend",
             json={"organization": commune["name"], "months": 12},

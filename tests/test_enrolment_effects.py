@@ -1,6 +1,7 @@
 """What the enrolment allows: a commune publishes only during its period."""
-import pytest
+
 import ckan.plugins.toolkit as tk
+import pytest
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
 from freezegun import freeze_time
@@ -9,13 +10,25 @@ from tests.conftest import api_token, call_as_sysadmin
 
 # Every write path a commune member has, as (action, data_dict builder).
 WRITE_PATHS = {
-    "package_create": lambda d, r, c: ("package_create", {"name": "nouveau", "title": "N", "notes": "n", "owner_org": c}),
+    "package_create": lambda d, r, c: (
+        "package_create",
+        {"name": "nouveau", "title": "N", "notes": "n", "owner_org": c},
+    ),
     "package_update": lambda d, r, c: ("package_update", {**d, "title": "Changé"}),
     "package_patch": lambda d, r, c: ("package_patch", {"id": d["id"], "title": "Changé"}),
-    "package_revise": lambda d, r, c: ("package_revise", {"match": {"id": d["id"]}, "update": {"title": "Changé"}}),
+    "package_revise": lambda d, r, c: (
+        "package_revise",
+        {"match": {"id": d["id"]}, "update": {"title": "Changé"}},
+    ),
     "package_delete": lambda d, r, c: ("package_delete", {"id": d["id"]}),
-    "resource_create": lambda d, r, c: ("resource_create", {"package_id": d["id"], "url": "http://example.org/x.csv"}),
-    "resource_update": lambda d, r, c: ("resource_update", {"id": r["id"], "url": "http://example.org/y.csv"}),
+    "resource_create": lambda d, r, c: (
+        "resource_create",
+        {"package_id": d["id"], "url": "http://example.org/x.csv"},
+    ),
+    "resource_update": lambda d, r, c: (
+        "resource_update",
+        {"id": r["id"], "url": "http://example.org/y.csv"},
+    ),
     "resource_patch": lambda d, r, c: ("resource_patch", {"id": r["id"], "name": "Changé"}),
     "resource_delete": lambda d, r, c: ("resource_delete", {"id": r["id"]}),
     "bulk_update_private": lambda d, r, c: ("bulk_update_private", {"org_id": c, "datasets": [d["id"]]}),
@@ -76,8 +89,12 @@ def test_a_commune_never_enrolled_cannot_publish(commune):
     call_action("organization_member_create", id=commune["id"], username=admin["name"], role="admin")
     with pytest.raises(tk.NotAuthorized) as refusal:
         call_action(
-            "package_create", context={"user": admin["name"], "ignore_auth": False},
-            name="jamais", title="J", notes="n", owner_org=commune["id"],
+            "package_create",
+            context={"user": admin["name"], "ignore_auth": False},
+            name="jamais",
+            title="J",
+            notes="n",
+            owner_org=commune["id"],
         )
     assert "not enrolled" in str(refusal.value)
 

@@ -1,4 +1,5 @@
 """Reminders as the free period ends: 30 days, 7 days, expiry; each once."""
+
 import email
 
 import pytest
@@ -27,7 +28,15 @@ def test_each_notice_is_sent_once_to_the_communes_admins(commune, mail_server):
         factories.Dataset(owner_org=commune["id"])
 
     sent_on = {}
-    for day in ("2018-03-01", "2018-04-07", "2018-04-08", "2018-04-30", "2018-05-01", "2018-05-08", "2018-05-09"):
+    for day in (
+        "2018-03-01",
+        "2018-04-07",
+        "2018-04-08",
+        "2018-04-30",
+        "2018-05-01",
+        "2018-05-08",
+        "2018-05-09",
+    ):
         with freeze_time(day):
             sent_on[day] = [n["kind"] for n in _notify()]
     assert sent_on == {

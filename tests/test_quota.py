@@ -1,9 +1,10 @@
 """The three-to-five dataset quota: counted from the database, on every path, race-safe."""
+
 from concurrent.futures import ThreadPoolExecutor
 
+import ckan.plugins.toolkit as tk
 import pytest
 import requests
-import ckan.plugins.toolkit as tk
 from ckan import model
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
@@ -61,7 +62,9 @@ class TestLimit:
     def test_mel_staff_and_sysadmins_are_held_to_it_too(self, enrolled_commune, mel_staff):
         _fill(enrolled_commune, 5)
         # A MEL staffer helping the commune publish, as one of its editors.
-        call_action("organization_member_create", id=enrolled_commune["id"], username=mel_staff["name"], role="editor")
+        call_action(
+            "organization_member_create", id=enrolled_commune["id"], username=mel_staff["name"], role="editor"
+        )
         for user in (mel_staff, factories.Sysadmin()):
             with pytest.raises(tk.ValidationError):
                 _create(enrolled_commune, user, name=f"par-{user['name']}")
@@ -69,15 +72,26 @@ class TestLimit:
     def test_a_granted_maximum_lets_more_in_and_is_recorded(self, enrolled_commune, mel_staff):
         _fill(enrolled_commune, 5)
         call_action(
-            "mel_quota_set", context={"user": mel_staff["name"], "ignore_auth": False},
-            organization=enrolled_commune["id"], maximum=7, reason="Projet de la saison culturelle",
+            "mel_quota_set",
+            context={"user": mel_staff["name"], "ignore_auth": False},
+            organization=enrolled_commune["id"],
+            maximum=7,
+            reason="Projet de la saison culturelle",
         )
         _create(enrolled_commune, enrolled_commune["editor"], name="sixieme")
-        history = call_action("mel_enrolment_show", organization=enrolled_commune["id"], include_history=True)[
-            "history"
-        ]
-        assert (history[-1]["action"], history[-1]["maximum"], history[-1]["user"], history[-1]["reason"]) == (
-            "set_quota", 7, mel_staff["name"], "Projet de la saison culturelle",
+        history = call_action(
+            "mel_enrolment_show", organization=enrolled_commune["id"], include_history=True
+        )["history"]
+        assert (
+            history[-1]["action"],
+            history[-1]["maximum"],
+            history[-1]["user"],
+            history[-1]["reason"],
+        ) == (
+            "set_quota",
+            7,
+            mel_staff["name"],
+            "Projet de la saison culturelle",
         )
 
     def test_organisations_that_are_not_communes_have_no_quota(self, mel_organization_factory):
@@ -93,7 +107,9 @@ class TestLimit:
         with pytest.raises(tk.ValidationError):
             call_as_sysadmin("package_patch", id=dataset["id"], owner_org=enrolled_commune["id"])
         with pytest.raises(tk.ValidationError):
-            call_as_sysadmin("package_owner_org_update", id=dataset["id"], organization_id=enrolled_commune["id"])
+            call_as_sysadmin(
+                "package_owner_org_update", id=dataset["id"], organization_id=enrolled_commune["id"]
+            )
         with pytest.raises(tk.ValidationError):
             call_action(
                 "package_revise", match={"id": dataset["id"]}, update={"owner_org": enrolled_commune["id"]}
@@ -145,8 +161,10 @@ class TestStatus:
     def test_only_mel_staff_grant_a_maximum(self, enrolled_commune):
         with pytest.raises(tk.NotAuthorized):
             call_action(
-                "mel_quota_set", context={"user": enrolled_commune["editor"]["name"], "ignore_auth": False},
-                organization=enrolled_commune["id"], maximum=50,
+                "mel_quota_set",
+                context={"user": enrolled_commune["editor"]["name"], "ignore_auth": False},
+                organization=enrolled_commune["id"],
+                maximum=50,
             )
 
 
@@ -156,7 +174,12 @@ def _concurrent_creations(live_server, commune, how_many):
     def create(i):
         return requests.post(
             f"{live_server}/api/3/action/package_create",
-            json={"name": f"concurrent-{i}", "title": f"Jeu {i}", "notes": "Course", "owner_org": commune["id"]},
+            json={
+                "name": f"concurrent-{i}",
+                "title": f"Jeu {i}",
+                "notes": "Course",
+                "owner_org": commune["id"],
+            },
             headers={"Authorization": token},
             timeout=120,
         )

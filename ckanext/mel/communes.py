@@ -5,6 +5,7 @@ A commune is an organisation with an INSEE code; the MEL's own organisation
 organisation type means dataset ownership, membership, organisation pages and
 the DCAT publisher all work unchanged.
 """
+
 from __future__ import annotations
 
 import csv

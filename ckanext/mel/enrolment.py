@@ -5,6 +5,7 @@ change is written to mel_commune_history with who, when and why. The status is
 never stored: it is derived from the dates and today's date, so that an
 enrolment expires without any job having to run.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -37,13 +38,14 @@ FINISHED = frozenset({Status.NOT_ENROLLED, Status.EXPIRED, Status.ENDED_EARLY})
 
 def status_label(status: Status) -> str:
     return {
+        # Phrased apart from CKAN's own "Active"/"Expired", which the catalogue must not override.
         Status.NOT_ENROLLED: tk._("Not enrolled"),
-        Status.SCHEDULED: tk._("Scheduled"),
-        Status.ACTIVE: tk._("Active"),
-        Status.EXPIRING_SOON: tk._("Expiring soon"),
-        Status.EXPIRED: tk._("Expired"),
+        Status.SCHEDULED: tk._("Starts later"),
+        Status.ACTIVE: tk._("In its free period"),
+        Status.EXPIRING_SOON: tk._("Free period ending soon"),
+        Status.EXPIRED: tk._("Free period over"),
         Status.ENDED_EARLY: tk._("Ended early"),
-        Status.PERMANENT: tk._("Permanent"),
+        Status.PERMANENT: tk._("Permanent member"),
     }[status]
 
 
@@ -184,8 +186,7 @@ def extend(
             {
                 "organization": [
                     tk._(
-                        "The enrolment of {commune} ended on {end}; enrol it again to start a new "
-                        "period."
+                        "The enrolment of {commune} ended on {end}; enrol it again to start a new period."
                     ).format(commune=organization.title, end=_format(closing_date(enrolment)))
                 ]
             }
@@ -204,7 +205,14 @@ def extend(
         )
     previous = enrolment.end_date
     enrolment.end_date = new_end
-    history.record(organization.id, "extend", user_id, reason, **_snapshot(enrolment), previous_end_date=previous.isoformat())
+    history.record(
+        organization.id,
+        "extend",
+        user_id,
+        reason,
+        **_snapshot(enrolment),
+        previous_end_date=previous.isoformat(),
+    )
     return enrolment
 
 
@@ -212,7 +220,11 @@ def end(organization: model.Group, user_id: str | None, reason: str = "") -> Enr
     enrolment = _current(organization)
     if status_of(enrolment) in FINISHED:
         raise tk.ValidationError(
-            {"organization": [tk._("The enrolment of {commune} has already ended.").format(commune=organization.title)]}
+            {
+                "organization": [
+                    tk._("The enrolment of {commune} has already ended.").format(commune=organization.title)
+                ]
+            }
         )
     enrolment.ended_on = today()
     history.record(organization.id, "end", user_id, reason, **_snapshot(enrolment))
@@ -223,7 +235,11 @@ def make_permanent(organization: model.Group, user_id: str | None, reason: str =
     enrolment = _current(organization)
     if enrolment.permanent and enrolment.ended_on is None:
         raise tk.ValidationError(
-            {"organization": [tk._("{commune} is already a permanent member.").format(commune=organization.title)]}
+            {
+                "organization": [
+                    tk._("{commune} is already a permanent member.").format(commune=organization.title)
+                ]
+            }
         )
     enrolment.permanent, enrolment.ended_on = True, None
     history.record(organization.id, "make_permanent", user_id, reason, **_snapshot(enrolment))
@@ -248,7 +264,9 @@ def _current(organization: model.Group) -> Enrolment:
     return enrolment
 
 
-def dictize(organization: model.Group, enrolment: Enrolment | None, on: datetime.date | None = None) -> dict[str, Any]:
+def dictize(
+    organization: model.Group, enrolment: Enrolment | None, on: datetime.date | None = None
+) -> dict[str, Any]:
     status = status_of(enrolment, on)
     return {
         "organization": organization.name,

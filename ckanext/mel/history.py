@@ -1,5 +1,6 @@
 """The history of a commune's membership: enrolment changes, quota grants and
 notifications, each with who, when and why (table mel_commune_history)."""
+
 from __future__ import annotations
 
 import datetime
@@ -10,7 +11,9 @@ from ckan import model
 from ckanext.mel.model import CommuneHistory
 
 
-def record(organization_id: str, action: str, user_id: str | None, reason: str = "", **data: Any) -> CommuneHistory:
+def record(
+    organization_id: str, action: str, user_id: str | None, reason: str = "", **data: Any
+) -> CommuneHistory:
     """Add one entry; the caller commits with the change it describes."""
     entry = CommuneHistory(
         organization_id=organization_id,

@@ -1,4 +1,5 @@
 """The plugin's tables (created by the alembic migrations in migration/mel)."""
+
 from __future__ import annotations
 
 import datetime
@@ -21,9 +22,7 @@ class Enrolment(BaseModel):  # type: ignore[valid-type, misc]
     start_date: Mapped[datetime.date] = sa.Column(sa.Date, nullable=False)  # type: ignore[assignment]
     end_date: Mapped[datetime.date] = sa.Column(sa.Date, nullable=False)  # type: ignore[assignment]
     ended_on: Mapped[datetime.date | None] = sa.Column(sa.Date)  # type: ignore[assignment]
-    permanent: Mapped[bool] = sa.Column(
-        sa.Boolean, nullable=False, default=False, server_default=sa.false()
-    )  # type: ignore[assignment]
+    permanent: Mapped[bool] = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())  # type: ignore[assignment]
 
 
 class CommuneHistory(BaseModel):  # type: ignore[valid-type, misc]
@@ -41,9 +40,7 @@ class CommuneHistory(BaseModel):  # type: ignore[valid-type, misc]
     )  # type: ignore[assignment]
     user_id: Mapped[str | None] = sa.Column(sa.UnicodeText)  # type: ignore[assignment]
     reason: Mapped[str] = sa.Column(sa.UnicodeText, nullable=False, default="")  # type: ignore[assignment]
-    data: Mapped[dict[str, Any]] = sa.Column(
-        ckan_types.JsonDictType, nullable=False, default=dict
-    )  # type: ignore[assignment]
+    data: Mapped[dict[str, Any]] = sa.Column(ckan_types.JsonDictType, nullable=False, default=dict)  # type: ignore[assignment]
 
     __table_args__ = (sa.Index("idx_mel_commune_history_org", "organization_id", "timestamp"),)
 

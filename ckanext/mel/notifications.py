@@ -1,6 +1,7 @@
 """Emails to the communes' admins as their free period ends: 30 and 7 days
 before the end, and when it has ended. Each is sent once per end date, so the
 command can run daily from cron and an extension re-arms the reminders."""
+
 from __future__ import annotations
 
 import datetime
@@ -92,7 +93,9 @@ def message(organization: model.Group, kind: str, entry: enrolment.Enrolment) ->
     contact = tk._("To extend it, contact the MEL at {contact}.").format(
         contact=tk.config.get("ckanext.mel.contact_email")
     )
-    body = "\n\n".join([lead.format(**values), progress.format(**values), contact, tk.config.get("ckan.site_url")])
+    body = "\n\n".join(
+        [lead.format(**values), progress.format(**values), contact, tk.config.get("ckan.site_url")]
+    )
     return subject.format(**values), body
 
 
@@ -111,7 +114,12 @@ def send_due(user_id: str | None) -> list[dict[str, Any]]:
             mailer.mail_recipient(name, email, subject, body)
         emails = [email for _, email in to]
         history.record(
-            organization.id, "notify", user_id, kind=kind, end_date=entry.end_date.isoformat(), recipients=emails
+            organization.id,
+            "notify",
+            user_id,
+            kind=kind,
+            end_date=entry.end_date.isoformat(),
+            recipients=emails,
         )
         model.repo.commit()
         sent.append({"organization": organization.name, "kind": kind, "recipients": emails})

@@ -6,6 +6,7 @@ comes from PostgreSQL in the transaction that will insert, behind a
 transaction-level advisory lock keyed on the commune, so that concurrent
 creations are serialised per commune and none can slip past the limit.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,7 +84,7 @@ def of_commune(title: str) -> str:
     """French "de Lille", "d'Armentières", "du Maisnil", "des Baisieux"."""
     for article, contracted in (("Le ", "du "), ("Les ", "des ")):
         if title.startswith(article):
-            return contracted + title[len(article):]
+            return contracted + title[len(article) :]
     if re.match(r"^[AEIOUYÉÈÊHÂÎÔŒaeiouyéèh]", title):
         return "d'" + title
     return "de " + title

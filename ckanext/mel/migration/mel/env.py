@@ -1,4 +1,5 @@
 """Alembic environment of the mel plugin: its own version table, its own tables."""
+
 from logging.config import fileConfig
 
 from alembic import context

@@ -4,6 +4,7 @@ Revision ID: a1e0c0d5e001
 Revises:
 Create Date: 2026-11-29
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -42,9 +43,7 @@ def upgrade():
         sa.Column("reason", sa.UnicodeText, nullable=False, server_default=""),
         sa.Column("data", sa.UnicodeText, nullable=False, server_default="{}"),
     )
-    op.create_index(
-        "idx_mel_commune_history_org", "mel_commune_history", ["organization_id", "timestamp"]
-    )
+    op.create_index("idx_mel_commune_history_org", "mel_commune_history", ["organization_id", "timestamp"])
 
 
 def downgrade():

@@ -4,6 +4,7 @@ Revision ID: b7c3e2a9d002
 Revises: a1e0c0d5e001
 Create Date: 2026-11-29
 """
+
 import sqlalchemy as sa
 from alembic import op
 
