@@ -18,11 +18,6 @@ SQUARE = {
 
 
 @pytest.fixture
-def sysadmin():
-    return factories.Sysadmin()
-
-
-@pytest.fixture
 def lille(commune_factory):
     return commune_factory(
         name="lille",

@@ -29,11 +29,6 @@ ELSEWHERE = "2.0,48.0,2.5,48.5"
 
 
 @pytest.fixture
-def sysadmin():
-    return factories.Sysadmin()
-
-
-@pytest.fixture
 def armentieres(commune_factory):
     return commune_factory(
         name="armentieres", title="Armentières", insee_code="59017", boundary=json.dumps(BOUNDARY)

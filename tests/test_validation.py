@@ -26,11 +26,6 @@ def naissances(delimiter=",", rows=ROWS):
 
 
 @pytest.fixture
-def sysadmin():
-    return factories.Sysadmin()
-
-
-@pytest.fixture
 def armentieres(commune_factory):
     square = {
         "type": "Polygon",

@@ -6,12 +6,23 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan import authz, model
+from flask import has_request_context
 
 from ckanext.mel import communes, enrolment, quota
 
 
 def mel_commune_status(organization_id: str | None) -> dict[str, Any] | None:
-    """Enrolment, quota and, when the commune may not write, why: None for non-communes."""
+    """Enrolment, quota and, when the commune may not write, why: None for non-communes.
+
+    Computed once per request and commune: a page asks for it from several blocks.
+    """
+    cache = tk.g.setdefault("mel_commune_status", {}) if has_request_context() else {}
+    if organization_id not in cache:
+        cache[organization_id] = _commune_status(organization_id)
+    return cache[organization_id]
+
+
+def _commune_status(organization_id: str | None) -> dict[str, Any] | None:
     organization = model.Group.get(organization_id) if organization_id else None
     if not communes.is_commune(organization):
         return None
