@@ -1,12 +1,26 @@
 # The two commands: `make run` (the demo portal) and `make test` (the suite).
-# Both install what is missing first; see the README.
-.PHONY: run test setup stop status reset lint i18n
+# Both install what is missing first; see the README. CKAN=2.11 picks the
+# previous CKAN version (default 2.12), with its own venv and databases.
+CKAN ?= 2.12
+export MEL_CKAN := $(CKAN)
+VENV := $(if $(filter 2.12,$(CKAN)),.venv,.venv-$(CKAN))
+
+.PHONY: run dev test bench setup stop status reset lint typecheck i18n wheel
 
 run: setup
 	scripts/run.sh
 
+# CKAN's development server (`ckan run`, reloader, single process).
+dev: setup
+	scripts/dev.sh
+
+# With the line coverage of ckanext.mel (make test MEL_COVERAGE=0 to leave it out),
+# in one process per core (MEL_TEST_WORKERS=1 for one).
 test: setup
-	scripts/test.sh $(ARGS)
+	MEL_COVERAGE=$${MEL_COVERAGE:-1} MEL_TEST_WORKERS=$${MEL_TEST_WORKERS:-$$(nproc)} scripts/test.sh $(ARGS)
+
+bench: setup
+	scripts/bench.sh $(ARGS)
 
 setup:
 	scripts/setup.sh
@@ -21,10 +35,19 @@ status:
 reset: stop
 	rm -rf .data ckan.ini
 
-lint:
-	.venv/bin/ruff check ckanext tests
+lint: setup
+	$(VENV)/bin/ruff check ckanext tests bench
+	$(VENV)/bin/ruff format --check ckanext tests bench
+
+# mypy on ckanext/mel ([tool.mypy] in pyproject.toml).
+typecheck: setup
+	$(VENV)/bin/mypy
+
+# The wheel an operator installs into an existing CKAN (dist/).
+wheel: setup
+	$(VENV)/bin/python -m build --wheel --outdir dist .
 
 # Re-extract the interface's messages and merge them into the French catalogue.
 i18n:
-	.venv/bin/pybabel extract -F babel.cfg --no-location --sort-output -o ckanext/mel/i18n/ckanext-mel.pot ckanext/mel
-	.venv/bin/pybabel update -i ckanext/mel/i18n/ckanext-mel.pot -d ckanext/mel/i18n -D ckanext-mel -l fr --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -o ckanext/mel/i18n/ckanext-mel.pot ckanext/mel
+	$(VENV)/bin/pybabel update -i ckanext/mel/i18n/ckanext-mel.pot -d ckanext/mel/i18n -D ckanext-mel -l fr --no-fuzzy-matching

@@ -6,6 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
-"$VENV/bin/ckan" -c "${CKAN_INI:-$REPO/ckan.ini}" mel demo load \
-    --sysadmin "$MEL_ADMIN_USER" "$MEL_ADMIN_PASSWORD" \
-    --agent "$MEL_AGENT_USER" "$MEL_AGENT_PASSWORD"
+# The demo's commands come with the demo's plugin (mel_demo, which ckan.ini
+# loads); the passwords are read from MEL_ADMIN_PASSWORD and MEL_AGENT_PASSWORD
+# (scripts/run.sh), never passed on the command line.
+"$VENV/bin/ckan" -c "${CKAN_INI:-$REPO/ckan.ini}" mel-demo load \
+    --sysadmin "$MEL_ADMIN_USER" --agent "$MEL_AGENT_USER"

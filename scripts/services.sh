@@ -48,17 +48,34 @@ start_postgres() {
             start >/dev/null || { tail -20 "$LOG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
         say "PostgreSQL started on port $MEL_PG_PORT"
     fi
-    if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'ckan'")" != 1 ]; then
-        psql_admin -c "CREATE ROLE ckan LOGIN PASSWORD 'ckan'"
-    fi
-    local db
-    for db in ckan ckan_test; do ensure_database "$db"; done
+    # ckan owns the databases and writes the DataStore; ckan_ro only reads it.
+    local role
+    for role in ckan ckan_ro; do
+        if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != 1 ]; then
+            psql_admin -c "CREATE ROLE $role LOGIN PASSWORD '$role'"
+        fi
+    done
+    ensure_database ckan
 }
 
+# ensure_database NAME: the CKAN database NAME and its DataStore NAME_datastore.
 ensure_database() {
-    if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" != 1 ]; then
-        psql_admin -c "CREATE DATABASE \"$1\" OWNER ckan ENCODING 'UTF8'"
-    fi
+    local db
+    for db in "$1" "$1_datastore"; do
+        if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+            psql_admin -c "CREATE DATABASE \"$db\" OWNER ckan ENCODING 'UTF8'"
+        fi
+    done
+}
+
+# clone_database NAME TEMPLATE: NAME and NAME_datastore made afresh as copies of
+# TEMPLATE and TEMPLATE_datastore (nothing may be connected to those).
+clone_database() {
+    local suffix
+    for suffix in "" _datastore; do
+        psql_admin -c "DROP DATABASE IF EXISTS \"$1$suffix\" WITH (FORCE)"
+        psql_admin -c "CREATE DATABASE \"$1$suffix\" TEMPLATE \"$2$suffix\" OWNER ckan"
+    done
 }
 
 stop_postgres() {
@@ -78,8 +95,9 @@ start_redis() {
         return
     fi
     port_in_use "$MEL_REDIS_PORT" && die "port $MEL_REDIS_PORT is already in use; set MEL_REDIS_PORT to a free port"
-    # No persistence: jobs and caches are rebuilt from PostgreSQL.
-    redis-server --bind 127.0.0.1 --port "$MEL_REDIS_PORT" --save '' --appendonly no \
+    # No persistence: jobs and caches are rebuilt from PostgreSQL. 256 databases:
+    # each parallel test process has its own (tests/conftest.py).
+    redis-server --bind 127.0.0.1 --port "$MEL_REDIS_PORT" --save '' --appendonly no --databases 256 \
         --dir "$MEL_DATA/redis" --daemonize yes --pidfile "$REDIS_PID" \
         --logfile "$LOG_DIR/redis.log"
     wait_for 20 Redis redis-cli -p "$MEL_REDIS_PORT" ping
@@ -97,10 +115,13 @@ stop_redis() {
 case "${1:-}" in
     start) start_postgres; start_redis; "$REPO/scripts/solr.sh" start ;;
     createdb) ensure_database "${2:?database name}" ;;
+    clonedb) clone_database "${2:?database name}" "${3:?template database name}" ;;
+    # SQL on stdin, as the cluster's superuser (`ckan datastore set-permissions | ...`).
+    psql) psql_admin -d "${2:?database name}" ;;
     stop) "$REPO/scripts/solr.sh" stop; stop_redis; stop_postgres ;;
     status)
         pg_running && say "PostgreSQL: running on $MEL_PG_PORT" || say "PostgreSQL: stopped"
         redis_running && say "Redis: running on $MEL_REDIS_PORT" || say "Redis: stopped"
         "$REPO/scripts/solr.sh" status ;;
-    *) die "usage: $0 start|stop|status|createdb NAME" ;;
+    *) die "usage: $0 start|stop|status|createdb NAME|clonedb NAME TEMPLATE|psql DB" ;;
 esac

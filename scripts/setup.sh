@@ -24,26 +24,26 @@ if ((${#missing[@]})); then
     rm -f /usr/sbin/policy-rc.d
 fi
 
-# Python: the venv, CKAN and the extensions pinned in requirements*.txt, and
-# this extension in editable mode. Reinstalled only when those files change.
+# Python: the venv of the chosen CKAN version (requirements/ckan-$MEL_CKAN.txt),
+# the extensions and libraries pinned in requirements*.txt, and this extension
+# in editable mode. Reinstalled only when those files change.
 stamp=$VENV/.mel-installed
-want=$(cat requirements.txt dev-requirements.txt setup.py pyproject.toml | sha256sum | cut -d' ' -f1)
+ckan_requirements=requirements/ckan-$MEL_CKAN.txt
+want=$(cat "$ckan_requirements" requirements.txt dev-requirements.txt setup.py pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    say "installing Python packages into $VENV"
+    say "installing CKAN $MEL_CKAN and the Python packages into $VENV"
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip 'setuptools<81' wheel
-    "$VENV/bin/pip" install -q -r requirements.txt -r dev-requirements.txt
+    "$VENV/bin/pip" install -q -r "$ckan_requirements" -r requirements.txt -r dev-requirements.txt
     "$VENV/bin/pip" install -q --no-deps -e .
     echo "$want" > "$stamp"
 fi
 
-# Translations: the French catalogue is compiled so that a fresh clone shows French.
+# Translations: the French catalogue is compiled every time (a fraction of a
+# second), so that what runs is what the committed .po says, never a stale .mo.
 for po in ckanext/mel/i18n/*/LC_MESSAGES/ckanext-mel.po; do
     [ -f "$po" ] || continue
-    mo=${po%.po}.mo
-    if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
-        msgfmt --check -o "$mo" "$po"
-    fi
+    msgfmt --check -o "${po%.po}.mo" "$po"
 done
 
 # Solr: the launcher and its jars, from Maven Central.

@@ -11,7 +11,7 @@
 # Environment (defaults):
 #   MEL_DATA                 <repo>/.data   pid file solr.pid, Solr home solr/, logs logs/
 #   MEL_SOLR_PORT            8983           CKAN: solr_url = http://127.0.0.1:8983/solr/ckan
-#   MEL_CKAN_SCHEMA          CKAN's ckan/config/solr/schema.xml, found via <repo>/.venv/bin/python
+#   MEL_CKAN_SCHEMA          CKAN's ckan/config/solr/schema.xml, found via $VENV/bin/python (default <repo>/.venv)
 #   MEL_SOLR_HEAP            1g             -Xmx
 #   MEL_SOLR_JAVA_OPTS       (empty)        extra JVM options
 #   MEL_SOLR_START_TIMEOUT   120            seconds to wait for the core at start
@@ -122,12 +122,19 @@ port_in_use() {
   timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MEL_SOLR_PORT" 2>/dev/null
 }
 
+# CKAN's schema.xml. One Solr node serves both CKAN versions, whose schemas
+# differ only by their name ("ckan-2.11", "ckan-2.12"), and CKAN 2.11 refuses a
+# schema named after 2.12 while 2.12 accepts 2.11's: the oldest installed
+# CKAN's schema is the one both take.
 ckan_schema() {
   if [[ -n "${MEL_CKAN_SCHEMA:-}" ]]; then
     echo "$MEL_CKAN_SCHEMA"
     return 0
   fi
-  local py="$REPO/.venv/bin/python"
+  local py="${VENV:-$REPO/.venv}/bin/python"
+  if [[ -x "$REPO/.venv-2.11/bin/python" ]]; then
+    py="$REPO/.venv-2.11/bin/python"
+  fi
   [[ -x "$py" ]] || die "no $py to locate CKAN's Solr schema; set MEL_CKAN_SCHEMA=/path/to/ckan/config/solr/schema.xml"
   "$py" -c 'import ckan, os; print(os.path.join(os.path.dirname(ckan.__file__), "config/solr/schema.xml"))' \
     || die "could not import ckan with $py; set MEL_CKAN_SCHEMA"
@@ -169,8 +176,17 @@ cmd_start() {
       die "Solr from $MEL_DATA is already running on port $port (pid $pid); stop it first or set MEL_SOLR_PORT=$port"
     fi
     if core_answers; then
-      log "already running (pid $pid) at $CORE_URL"
-      return 0
+      local running wanted
+      running="$(curl -s --max-time 5 "$CORE_URL/schema/name?wt=json" | tr -d ' \n' | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')"
+      wanted="$(sed -n 's/.*<schema name="\([^"]*\)".*/\1/p' "$(ckan_schema)" | head -1)"
+      if [[ -z "$running" || "$running" == "$wanted" ]]; then
+        log "already running (pid $pid) at $CORE_URL"
+        return 0
+      fi
+      log "running with the schema $running, $wanted is needed: restarting"
+      cmd_stop
+      cmd_start
+      return
     fi
     # Alive but not answering yet: probably another start still booting; wait for it below.
     log "pid $pid is alive but $CORE_URL does not answer yet; waiting"

@@ -22,7 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 CHROMIUM = os.environ.get("MEL_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("MEL_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -50,6 +50,8 @@ def start_chromium(downloads: Path) -> webdriver.Chrome:
         "--force-prefers-reduced-motion",
         "--disable-dev-shm-usage",
         "--hide-scrollbars",
+        # No network: every host but the live server's is unreachable (the maps' tiles included).
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         f"--window-size={WIDTH},{HEIGHT}",
         f"--user-data-dir={tempfile.mkdtemp(prefix='mel-chromium-')}",
     ):
@@ -106,6 +108,24 @@ class Browser:
         self.fill("#field-password", password)
         self.submit(self.button_of("#field-password"))
         assert self.all("form[action$='/user/_logout']"), "login failed: " + self.text("main, body")[:500]
+
+    # Screen widths
+
+    def phone(self, width: int = 390, height: int = 844) -> None:
+        """A phone's screen (390 px wide, as an iPhone 12-15), touch and all."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
+
+    def desktop(self) -> None:
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    def overflow(self) -> int:
+        """How many pixels the page is wider than the screen (0 when it fits)."""
+        return self.driver.execute_script(
+            "return Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+        )
 
     # Reading the page
 

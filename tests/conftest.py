@@ -1,23 +1,86 @@
+import os
+import re
+
+import ckan.plugins
 import factory
 import pytest
+import sqlalchemy as sa
+from ckan import model
+from ckan.common import config, config_declaration
+from ckan.lib.app_globals import _CONFIG_CACHE
 from ckan.tests import factories
+from ckan.tests import helpers as test_helpers
 from pytest_factoryboy import register
 
-# The password of the users that tests log in with a browser session.
-PASSWORD = "correct-horse-battery"
+from tests.helpers import PASSWORD
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each process on its own databases, Redis database and Solr site_id.
+
+    scripts/test.sh prepares NAME_gw0, NAME_gw1… (and their DataStore databases)
+    beside MEL_TEST_DB; this runs before CKAN reads its configuration.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    name = os.environ["MEL_TEST_DB"]
+    for var in ("CKAN_SQLALCHEMY_URL", "CKAN_DATASTORE_WRITE_URL", "CKAN_DATASTORE_READ_URL"):
+        os.environ[var] = os.environ[var].replace(f"/{name}", f"/{name}_{worker}")
+    # Redis databases 16 apart: the first worker of the run on Redis database 1 uses 17.
+    base, db = os.environ["CKAN_REDIS_URL"].rsplit("/", 1)
+    index = int(re.sub(r"\D", "", worker))
+    os.environ["CKAN_REDIS_URL"] = f"{base}/{int(db) + 16 * (index + 1)}"
+    os.environ["CKAN_SITE_ID"] = f"{os.environ['CKAN_SITE_ID']}-{worker}"
+
+
+@pytest.fixture(scope="session")
+def _portal():
+    """CKAN with the plugins of test.ini, started once for the run, as a server starts once.
+
+    CKAN's own ``with_plugins`` and ``app`` fixtures load every plugin again for
+    each test (a second or two of YAML and entry points each time). The
+    configuration is still restored before every test by CKAN's pytest plugin,
+    and ``ckan_config`` marks still apply: the plugins read their options when
+    they are used.
+    """
+    portal = test_helpers._get_test_app()
+    yield portal.app
+    ckan.plugins.unload_all()
 
 
 @pytest.fixture(autouse=True)
-def _stack(with_plugins):
+def _stack(_portal, request):
     """Every test runs on the whole stack: the plugins listed in test.ini."""
+    # What CKAN's make_app fixture does: forget the config values app_globals cached.
+    _CONFIG_CACHE.clear()
+    if any(request.node.iter_markers("ckan_config")):
+        # A test's ckan_config values typed as declared (what loading the plugins did).
+        request.getfixturevalue("ckan_config")
+        config_declaration.normalize(config)
 
 
 @pytest.fixture
-def clean_db(reset_db, migrate_db_for):
-    """CKAN's clean_db, with the plugins' own tables migrated."""
+def app(_portal):
+    """CKAN's ``app`` on the run's application: a client of its own (no cookies) per test."""
+    return test_helpers.CKANTestApp(_portal)
+
+
+@pytest.fixture
+def clean_db(reset_db, migrate_db_for, reset_queues):
+    """CKAN's clean_db, with the plugins' own tables migrated and the job queues emptied.
+
+    Only the run's first reset drops the tables (the next ones empty them), so
+    the plugins' migrations run again only when their version table is gone.
+    Jobs left by earlier tests name datasets this database no longer has: a
+    test's burst worker runs only the test's own.
+    """
     reset_db()
-    migrate_db_for("activity")
-    migrate_db_for("mel")
+    reset_queues()
+    tables = sa.inspect(model.meta.engine)
+    for plugin in ("activity", "mel"):
+        if not tables.has_table(f"{plugin}_alembic_version"):
+            migrate_db_for(plugin)
 
 
 @register(_name="commune")
@@ -110,31 +173,59 @@ def enrolled_commune(commune):
     return commune
 
 
-def api_token(user_name: str) -> str:
+def pytest_collection_modifyitems(items):
+    """Tests that drive Chromium are marked `browser` (deselect with -m "not browser")."""
+    for item in items:
+        if {"browser", "chromium"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def armentieres_naissances(sysadmin, commune_factory):
+    """A dataset of Armentières that follows the births data model (no file yet)."""
     from ckan.tests.helpers import call_action
 
+    commune = commune_factory(name="armentieres", insee_code="59017")
     return call_action(
-        "api_token_create", context={"user": user_name, "ignore_auth": True}, user=user_name, name="tests"
-    )["token"]
+        "package_create",
+        context={"user": sysadmin["name"]},
+        name="naissances-armentieres",
+        title="Naissances",
+        notes="Données de test.",
+        owner_org=commune["id"],
+        data_model="mel-naissances",
+    )
 
 
-def call_as_sysadmin(action: str, **data_dict):
-    """call_action as the site user: actions that write activities need a real user."""
+@pytest.fixture
+def model_dataset(sysadmin):
+    """make(organization, data_model, name=None, **fields): a dataset that follows the data
+    model, made by a sysadmin, with no file yet (its files: `upload`)."""
     from ckan.tests.helpers import call_action
 
-    site_user = call_action("get_site_user", context={"ignore_auth": True})
-    return call_action(action, context={"user": site_user["name"]}, **data_dict)
+    def make(organization, data_model="mel-naissances", name=None, **fields):
+        return call_action(
+            "package_create",
+            context={"user": sysadmin["name"]},
+            name=name or f"test-{data_model}",
+            title="Test",
+            notes="Données de test.",
+            owner_org=organization["id"],
+            data_model=data_model,
+            **fields,
+        )
+
+    return make
 
 
-def login(app, user, password=PASSWORD):
-    """A test client with a browser session (cookies) of a factory-made user."""
-    import re
+@pytest.fixture
+def upload(create_with_upload, sysadmin):
+    """make(dataset, content, filename="donnees.csv", user=None, **fields): a file (bytes or
+    text) uploaded as a new resource of the dataset, by a sysadmin unless `user` says who."""
 
-    client = app.test_client(use_cookies=True)
-    form = client.get("/user/login").body
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', form).group(1)
-    response = client.post(
-        "/user/login", data={"login": user["name"], "password": password, "_csrf_token": token}
-    )
-    assert response.status_code == 200 and "/user/_logout" in response.body, "login failed"
-    return client
+    def make(dataset, content, filename="donnees.csv", user=None, **fields):
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        context = {"user": (user or sysadmin)["name"]}
+        return create_with_upload(data, filename, package_id=dataset["id"], context=context, **fields)
+
+    return make

@@ -7,7 +7,8 @@ from ckan.model.meta import metadata
 from sqlalchemy import engine_from_config, pool
 
 config = context.config
-fileConfig(config.config_file_name)
+if config.config_file_name:
+    fileConfig(config.config_file_name)
 
 PLUGIN = "mel"
 
@@ -31,7 +32,7 @@ if context.is_offline_mode():
         context.run_migrations()
 else:
     engine = engine_from_config(
-        config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
     )
     with engine.connect() as connection:
         _configure(connection=connection)
