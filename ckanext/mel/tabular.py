@@ -14,10 +14,14 @@ import codecs
 import csv
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from frictionless import Dialect, Resource, Schema, formats
+from frictionless import Dialect, formats
+
+from ckanext.mel import checks
+from ckanext.mel.checks import custom, headers, spreadsheets
 
 MAX_ERRORS = 100
 DELIMITERS = (";", ",", "\t", "|")
@@ -30,6 +34,20 @@ MAGIC = {
     b"\x1f\x8b": "gzip",
 }
 csv.field_size_limit(10 * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What is refused before parsing: beyond these, a checker's time and memory grow too fast.
+
+    `max_rows` is for checks done while the uploader waits: a longer file is not
+    refused, it is left to the background check (the report's status is "deferred").
+    """
+
+    max_columns: int = 500
+    max_line_length: int = 1024 * 1024
+    max_cell_length: int = 100 * 1024
+    max_rows: int | None = None
 
 
 @dataclass
@@ -46,6 +64,12 @@ class Report:
     bbox: list[float] | None = None
     points: int = 0
     seconds: float = 0.0
+    # Columns out of order, extra or optional and missing: shown, never invalid (checks/headers.py).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    file_format: str = "csv"
+    sheet: str | None = None
+    # Points left out of the bounding box: outside the area the rows should be in.
+    points_outside: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +84,10 @@ class Report:
             "bbox": self.bbox,
             "points": self.points,
             "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+            "format": self.file_format,
+            "sheet": self.sheet,
+            "points_outside": self.points_outside,
         }
 
 
@@ -72,45 +100,78 @@ def check(
     content: bytes,
     schema: dict[str, Any],
     coordinates: tuple[str, str] | None = None,
+    limits: Limits | None = None,
+    sheet_names: list[str] | None = None,
+    area: list[float] | None = None,
 ) -> Report:
-    """Check a CSV file against a Table Schema descriptor.
+    """Check a CSV, XLSX or ODS file against a Table Schema descriptor.
 
     `coordinates` names the latitude and longitude columns: the report of a
-    valid file then carries the bounding box of its points.
+    valid file then carries the bounding box of its points, those inside `area`
+    ([west, south, east, north]) if given. `sheet_names` are the names a
+    spreadsheet's sheet may have to be read rather than the first one.
     """
     started = time.monotonic()
-    report = _check(content, schema, coordinates)
+    kind = spreadsheets.kind_of(content)
+    field_size_limit = csv.field_size_limit()  # the check lowers it to the cell limit
+    try:
+        if kind is not None:
+            report = _check_spreadsheet(
+                content, kind, schema, coordinates, limits or Limits(), sheet_names, area
+            )
+        else:
+            report = _check(content, schema, coordinates, limits or Limits(), area)
+    finally:
+        csv.field_size_limit(field_size_limit)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _check(content: bytes, schema: dict[str, Any], coordinates: tuple[str, str] | None) -> Report:
-    problem = _not_csv_text(content)
+def _check(
+    content: bytes,
+    schema: dict[str, Any],
+    coordinates: tuple[str, str] | None,
+    limits: Limits,
+    area: list[float] | None = None,
+) -> Report:
+    problem = _not_csv_text(content) or _over_line_limits(content, limits)
     if problem:
         return problem
     decoded = decode(content)
     if isinstance(decoded, Report):
         return decoded
     text, encoding, bom = decoded
+    del content  # the text is all that is read from here on
     if not text.strip():
         return failure("empty")
 
     field_names = [f["name"] for f in schema.get("fields", [])]
     delimiter = detect_delimiter(text, field_names)
-    resource = Resource(
-        data=text.encode("utf-8"),
-        format="csv",
-        encoding="utf-8",
-        schema=Schema.from_descriptor(schema),
-        dialect=Dialect(controls=[formats.CsvControl(delimiter=delimiter)]),
-    )
+    problem = _over_cell_limits(text, delimiter, len(field_names), limits)
+    if problem:
+        return problem
+    header = headers.clean_header(_header(text, delimiter))
+    if headers.duplicates(header):
+        return _invalid(headers.duplicates(header), encoding=encoding, bom=bom, delimiter=delimiter)
     try:
-        outcome = resource.validate(limit_errors=MAX_ERRORS + 1)
+        outcome, before = checks.validate(
+            schema,
+            MAX_ERRORS + 1,
+            header,
+            data=text.encode("utf-8"),
+            format="csv",
+            encoding="utf-8",
+            dialect=Dialect(controls=[formats.CsvControl(delimiter=delimiter)]),
+        )
+    except custom.UnsupportedCheck as error:
+        return failure("unsupported-check", name=error.name)
+    except MemoryError:
+        raise  # the check process reports it (check_process.py)
     except Exception as error:  # frictionless raises on sources it cannot parse at all
         return failure("unreadable", note=str(error)[:300])
 
     task = outcome.tasks[0]
-    errors = _errors(task.errors, schema)
+    errors = before + _errors(task.errors, schema)
     if _looks_truncated(text, delimiter):
         errors.append({"code": "truncated"})
     report = Report(
@@ -121,9 +182,66 @@ def _check(content: bytes, schema: dict[str, Any], coordinates: tuple[str, str] 
         encoding=encoding,
         bom=bom,
         delimiter=delimiter,
+        warnings=headers.warnings(header, schema),
     )
     if report.status == "valid" and coordinates:
-        report.bbox, report.points = bounding_box(text, delimiter, *coordinates)
+        reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+        report.bbox, report.points, report.points_outside = _points(reader, *coordinates, area)
+    return report
+
+
+def _invalid(errors: list[dict[str, Any]], **fields: Any) -> Report:
+    return Report(status="invalid", errors=errors, error_count=len(errors), **fields)
+
+
+def _header(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+
+
+def _check_spreadsheet(
+    content: bytes,
+    kind: str,
+    schema: dict[str, Any],
+    coordinates: tuple[str, str] | None,
+    limits: Limits,
+    sheet_names: list[str] | None,
+    area: list[float] | None,
+) -> Report:
+    """An XLSX or ODS file: its sheet's cells checked as a CSV file's rows are (checks/spreadsheets.py)."""
+    try:
+        sheet = spreadsheets.read(content, kind, sheet_names)
+    except spreadsheets.SpreadsheetError as error:
+        return failure(error.code, **error.params)
+    if len(sheet.header) > limits.max_columns:
+        columns, expected = len(sheet.header), len(schema.get("fields", []))
+        return failure("too-many-columns", columns=columns, expected=expected, limit=limits.max_columns)
+    if limits.max_rows is not None and len(sheet.rows) > limits.max_rows:
+        return Report(status="deferred")
+    header = headers.clean_header(sheet.header)
+    if headers.duplicates(header):
+        return _invalid(headers.duplicates(header), file_format=kind, sheet=sheet.name)
+    try:
+        outcome, before = checks.validate(schema, MAX_ERRORS + 1, header, data=[header, *sheet.rows])
+    except custom.UnsupportedCheck as error:
+        return failure("unsupported-check", name=error.name)
+    except MemoryError:
+        raise  # the check process reports it (check_process.py)
+    except Exception as error:
+        return failure("unreadable", note=str(error)[:300])
+    task = outcome.tasks[0]
+    errors = before + _errors(task.errors, schema)
+    report = Report(
+        status="valid" if outcome.valid and not errors else "invalid",
+        errors=errors[:MAX_ERRORS],
+        error_count=len(errors),
+        rows=max((task.stats.get("rows") or 0), 0),
+        warnings=headers.warnings(header, schema),
+        file_format=kind,
+        sheet=sheet.name,
+    )
+    if report.status == "valid" and coordinates:
+        rows = iter([header, *sheet.rows])
+        report.bbox, report.points, report.points_outside = _points(rows, *coordinates, area)
     return report
 
 
@@ -141,6 +259,60 @@ def _not_csv_text(content: bytes) -> Report | None:
     if b"\x00" in content[:8192]:
         return failure("not-text", kind="binary")
     return None
+
+
+def _over_line_limits(content: bytes, limits: Limits) -> Report | None:
+    """A line too long, or too many lines for a check while the uploader waits, before any parsing."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None  # two bytes a character: checked once decoded, cell by cell
+    lf = b"\n" if b"\n" in content or b"\r" not in content else b"\r"  # CR alone: old Mac exports
+    start, line = 0, 1
+    while start < len(content):
+        end = content.find(lf, start)
+        end = len(content) if end < 0 else end
+        if end - start > limits.max_line_length:
+            return failure("line-too-long", line=line, limit=limits.max_line_length)
+        start, line = end + 1, line + 1
+        if limits.max_rows is not None and line > limits.max_rows + 1:
+            return Report(status="deferred")
+    return None
+
+
+def _over_cell_limits(text: str, delimiter: str, expected: int, limits: Limits) -> Report | None:
+    """Too many columns, a cell too long, a NUL character or a quote never closed, found with the
+    csv module alone: frictionless's time and memory grow far faster than the file on such input.
+
+    The csv module's field size limit stays at the cell limit for the check that follows.
+    """
+    csv.field_size_limit(limits.max_cell_length)
+    nul = text.find("\x00")
+    if nul >= 0:
+        return failure("nul-byte", line=_line_of(text, nul))
+    for strict in (True, False):
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+        start = 1
+        try:
+            for row in reader:
+                if len(row) > limits.max_columns:
+                    return failure(
+                        "too-many-columns", columns=len(row), expected=expected, limit=limits.max_columns
+                    )
+                start = reader.line_num + 1
+        except csv.Error as error:
+            if "field limit" in str(error):
+                return failure("cell-too-long", line=reader.line_num, limit=limits.max_cell_length)
+            if strict and "unexpected end of data" in str(error):
+                return failure("unterminated-quote", line=start)
+            if strict:
+                continue  # a stray quote inside a cell: frictionless reports it; limits read leniently
+            return failure("unreadable", note=str(error)[:300])
+        return None
+    return None
+
+
+def _line_of(text: str, position: int) -> int:
+    lf = "\n" if "\n" in text or "\r" not in text else "\r"
+    return text.count(lf, 0, position) + 1
 
 
 def decode(content: bytes) -> tuple[str, str, bool] | Report:
@@ -180,11 +352,17 @@ def _has_utf8_sequences(prefix: bytes) -> bool:
 
 def detect_delimiter(text: str, field_names: list[str]) -> str:
     """The separator that splits the header into the most of the model's column names."""
-    header = text.lstrip("\ufeff").splitlines()[0] if text else ""
+    # The first line only, without splitting the whole file into lines.
+    stripped = text.lstrip("\ufeff")
+    ends = [i for i in (stripped.find("\n"), stripped.find("\r")) if i >= 0]
+    header = stripped[: min(ends)] if ends else stripped
     names = set(field_names)
 
     def score(delimiter: str) -> tuple[int, int]:
-        cells = [c.strip().strip('"') for c in next(csv.reader([header], delimiter=delimiter), [])]
+        try:
+            cells = [c.strip().strip('"') for c in next(csv.reader([header], delimiter=delimiter), [])]
+        except csv.Error:  # split by the wrong separator, the header is one cell past the limit
+            return 0, 0
         return len(names.intersection(cells)), len(cells)
 
     return max(DELIMITERS, key=score)
@@ -194,10 +372,15 @@ def _looks_truncated(text: str, delimiter: str) -> bool:
     """A last line without end of line and with fewer cells than the header."""
     if text.endswith(("\n", "\r")):
         return False
-    lines = text.splitlines()
-    if len(lines) < 2:
+    # The first and last lines only, without splitting the whole file into lines.
+    first_end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=-1)
+    if first_end < 0:
         return False
-    rows = list(csv.reader([lines[0], lines[-1]], delimiter=delimiter))
+    last_start = max(text.rfind("\n"), text.rfind("\r")) + 1
+    try:
+        rows = list(csv.reader([text[:first_end], text[last_start:]], delimiter=delimiter))
+    except csv.Error:
+        return False
     return len(rows) == 2 and len(rows[1]) < len(rows[0])
 
 
@@ -223,6 +406,9 @@ def _errors(found: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
         cell = getattr(error, "cell", None)
         if cell not in (None, ""):
             entry["value"] = str(cell)[:100]
+        if error.type in (custom.CELL_ERROR, custom.ROW_ERROR):
+            errors.append(_custom_error(entry, error))
+            continue
         if error.type == "constraint-error":
             constraint = _constraint(error.note)
             if constraint == "required" and (row, name) in missing:
@@ -239,6 +425,18 @@ def _errors(found: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
             entry["note"] = (error.note or error.message)[:300]
         errors.append(entry)
     return errors
+
+
+def _custom_error(entry: dict[str, Any], error: Any) -> dict[str, Any]:
+    """A custom check's error (checks/custom.py): its code is the check's name."""
+    entry["code"] = error.note
+    if error.type == custom.ROW_ERROR:
+        entry["column"] = error.columns[0]
+        entry["columns"] = error.columns
+        if error.missing:
+            entry["code"] = "one-of-required-columns"
+            entry.pop("line", None)
+    return entry
 
 
 KNOWN_CODES = {
@@ -283,24 +481,43 @@ def _example(spec: dict[str, Any]) -> dict[str, Any]:
 
 def bounding_box(text: str, delimiter: str, latitude: str, longitude: str) -> tuple[list[float] | None, int]:
     """[west, south, east, north] of the rows' WGS84 points, and how many points there were."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
-    header = [cell.strip() for cell in next(reader, [])]
+    # newline="": lines may end with CR alone (old Mac exports), or differently from line to line.
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    bbox, points, _outside = _points(reader, latitude, longitude)
+    return bbox, points
+
+
+def _points(
+    rows: Iterator[list[Any]], latitude: str, longitude: str, area: list[float] | None = None
+) -> tuple[list[float] | None, int, int]:
+    """The box around the rows' points, how many are in it, and how many were left out.
+
+    Columns are found by name. A point outside `area` ([west, south, east, north])
+    is left out and counted: latitude and longitude swapped, a point of another
+    town. Cells that are not coordinates are not points at all.
+    """
+    header = [str(cell).strip() if cell is not None else "" for cell in next(rows, [])]
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
     if latitude not in header or longitude not in header:
-        return None, 0
+        return None, 0, 0
     lat_index, lon_index = header.index(latitude), header.index(longitude)
     west = south = float("inf")
     east = north = float("-inf")
-    points = 0
-    for row in reader:
+    points = outside = 0
+    for row in rows:
         try:
             lat, lon = float(row[lat_index]), float(row[lon_index])
-        except (IndexError, ValueError):
+        except (IndexError, TypeError, ValueError):
             continue
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+            continue
+        if area is not None and not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3]):
+            outside += 1
             continue
         west, east = min(west, lon), max(east, lon)
         south, north = min(south, lat), max(north, lat)
         points += 1
     if not points:
-        return None, 0
-    return [west, south, east, north], points
+        return None, 0, outside
+    return [west, south, east, north], points, outside

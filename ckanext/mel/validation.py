@@ -11,66 +11,34 @@ fingerprint.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
+import uuid
 from typing import Any
 
 import ckan.plugins.toolkit as tk
-import requests
-import sqlalchemy as sa
 from ckan import model
-from ckan.lib import uploader
-from ckan.model import types as ckan_types
-from ckan.model.base import BaseModel
 from rq.timeouts import JobTimeoutException
-from sqlalchemy.orm import Mapped
 
-from ckanext.mel import datamodels, tabular
+from ckanext.mel import check_process, datamodels, extent, links, loader, storage, tabular
+from ckanext.mel.model import ERROR, INVALID, PENDING, VALID, ValidationReport
 from ckanext.mel.vocabularies import TABULAR_FORMATS, format_of
 
 log = logging.getLogger(__name__)
-
-PENDING, VALID, INVALID, ERROR = "pending", "valid", "invalid", "error"
-
-
-class ValidationReport(BaseModel):  # type: ignore[valid-type, misc]
-    """The last check of one resource against its dataset's data model."""
-
-    __tablename__ = "mel_validation_report"
-
-    resource_id: Mapped[str] = sa.Column(
-        sa.UnicodeText, sa.ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True
-    )  # type: ignore[assignment]
-    package_id: Mapped[str] = sa.Column(
-        sa.UnicodeText, sa.ForeignKey("package.id", ondelete="CASCADE"), nullable=False, index=True
-    )  # type: ignore[assignment]
-    status: Mapped[str] = sa.Column(sa.UnicodeText, nullable=False)  # type: ignore[assignment]
-    data_model: Mapped[str] = sa.Column(sa.UnicodeText, nullable=False)  # type: ignore[assignment]
-    fingerprint: Mapped[str] = sa.Column(sa.UnicodeText, nullable=False)  # type: ignore[assignment]
-    created: Mapped[datetime.datetime] = sa.Column(sa.DateTime, nullable=False)  # type: ignore[assignment]
-    finished: Mapped[datetime.datetime | None] = sa.Column(sa.DateTime)  # type: ignore[assignment]
-    report: Mapped[dict[str, Any]] = sa.Column(ckan_types.JsonDictType, nullable=False, default=dict)  # type: ignore[assignment]
-    # Whether this report's failure unpublished the dataset (ckanext.mel.validation.block_invalid).
-    blocked: Mapped[bool] = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())  # type: ignore[assignment]
-
-    @classmethod
-    def get(cls, resource_id: str) -> ValidationReport | None:
-        return model.Session.get(cls, resource_id)
-
-    @classmethod
-    def for_package(cls, package_id: str) -> list[ValidationReport]:
-        return model.Session.query(cls).filter(cls.package_id == package_id).all()
-
 
 # What is checked, and when
 
 
 def data_model_for(resource: model.Resource) -> datamodels.DataModel | None:
     """The model a resource is checked against: None for files that are not checked."""
+    if resource.url_type == "datastore":
+        return None  # a DataStore table (a metropolitan dataset's), not a file
     data_model = datamodels.get(resource.package.extras.get("data_model"))
     fmt = format_of(resource.format, resource.url)
     if data_model is None or fmt is None or fmt.name not in TABULAR_FORMATS or not resource.url:
@@ -93,7 +61,7 @@ def upload_size(resource: model.Resource) -> int | None:
     if resource.url_type != "upload":
         return None
     try:
-        return os.path.getsize(upload_path(resource))
+        return storage.size(resource.id)
     except OSError:
         return None
 
@@ -112,6 +80,7 @@ def on_resource_changed(resource_id: str, in_request: bool = True, force: bool =
     if data_model is None:
         if report is not None:
             model.Session.delete(report)
+            loader.on_unchecked(resource_id)
             if in_request:
                 model.repo.commit()
                 _apply_to_dataset(resource.package_id)
@@ -120,20 +89,61 @@ def on_resource_changed(resource_id: str, in_request: bool = True, force: bool =
     if not force and report is not None and report.fingerprint == wanted and report.status != PENDING:
         return
     size = upload_size(resource) if in_request else None
+    handed_over = False
     if size is not None and size <= tk.config.get("ckanext.mel.validation.sync_max_size"):
-        run(resource_id)
-        return
-    if not force and report is not None and report.fingerprint == wanted:
+        if run(resource_id, in_request=True):
+            return
+        handed_over = True  # too long to check while the uploader waits
+    elif not force and report is not None and report.fingerprint == wanted:
         return  # already queued
-    _store(resource, data_model, wanted, PENDING, {"data_model": data_model.id})
+    _queue(resource, data_model, wanted, report, in_request, handed_over)
+
+
+def _queue(
+    resource: model.Resource,
+    data_model: datamodels.DataModel,
+    wanted: str,
+    previous: ValidationReport | None,
+    in_request: bool,
+    handed_over: bool,
+) -> None:
+    """Queue the resource's check; a check of it still waiting in the queue is dropped: the newest wins."""
+    old_job = (
+        (previous.report or {}).get("job") if previous is not None and previous.status == PENDING else None
+    )
+    job_id = f"mel-validation-{resource.id}-{uuid.uuid4().hex[:8]}"
+    body: dict[str, Any] = {"data_model": data_model.id, "job": job_id}
+    if handed_over:
+        body["handed_over"] = True
+    _store(resource, data_model, wanted, PENDING, body)
     if in_request:
         model.repo.commit()
+    _drop_job(old_job)
     tk.enqueue_job(
         run_job,
-        [resource_id, wanted],
-        title=f"mel: check resource {resource_id}",
-        rq_kwargs={"timeout": tk.config.get("ckanext.mel.validation.job_timeout")},
+        [resource.id, wanted],
+        title=f"mel: check resource {resource.id}",
+        rq_kwargs={"timeout": tk.config.get("ckanext.mel.validation.job_timeout"), "job_id": job_id},
     )
+
+
+def _drop_job(job_id: str | None) -> None:
+    """Take a queued check out of the queue (one that already started finds its file changed and
+    drops its outcome)."""
+    if not job_id:
+        return
+    from ckan.lib import jobs
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=jobs.get_queue().connection)
+        if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
+            job.delete()
+    except NoSuchJobError:
+        pass
+    except Exception:  # the queue is the worker's business: the new check is queued anyway
+        log.exception("Could not drop the queued check %s", job_id)
 
 
 def on_resource_deleted(package_id: str) -> None:
@@ -161,25 +171,35 @@ def run_job(resource_id: str, wanted: str) -> None:
     run(resource_id)
 
 
-def run(resource_id: str) -> None:
-    """Check the resource now, store the report, then refresh the dataset."""
+def run(resource_id: str, in_request: bool = False) -> bool:
+    """Check the resource now in a bounded check process, store the report, then refresh the dataset.
+
+    In a request the check has the uploader's patience (`sync_timeout`, `sync_max_rows`):
+    one that would take longer stores nothing and returns False, for the caller to queue it.
+    Out of a request, the outcome is dropped if the file changed meanwhile: a newer check is queued.
+    """
     resource = model.Resource.get(resource_id)
     data_model = data_model_for(resource)
     if data_model is None:
         raise ValueError(f"resource {resource_id} is not checked against a data model")
     wanted = fingerprint(resource, data_model)
     try:
-        content, source = _read(resource)
-        if isinstance(content, tabular.Report):
-            outcome = content
-        else:
-            coordinates = (data_model.latitude, data_model.longitude) if data_model.has_coordinates else None
-            outcome = tabular.check(content, data_model.schema(), coordinates)
+        checked = _check(resource, data_model, in_request)
+        outcome, source = checked.report, checked.source
     except JobTimeoutException:
         outcome, source = tabular.failure("timeout"), {}
     except Exception:  # a report, whatever happens: never a stuck "pending"
         log.exception("Checking resource %s failed", resource_id)
         outcome, source = tabular.failure("internal"), {}
+    if in_request and (outcome.status == "deferred" or _code(outcome) == "timeout"):
+        return False
+    if not in_request:
+        model.Session.expire_all()
+        resource = model.Resource.get(resource_id)
+        current = data_model_for(resource) if resource is not None else None
+        if current is None or fingerprint(resource, current) != wanted:
+            log.info("Resource %s changed during its check; its outcome is dropped", resource_id)
+            return True
     body = {
         **outcome.as_dict(),
         **source,
@@ -189,6 +209,12 @@ def run(resource_id: str) -> None:
     _store(resource, data_model, wanted, outcome.status, body)
     model.repo.commit()
     _apply_to_dataset(resource.package_id)
+    loader.on_checked(resource_id)  # the DataStore table follows the verdict
+    return True
+
+
+def _code(report: tabular.Report) -> str | None:
+    return report.errors[0].get("code") if report.status == ERROR and report.errors else None
 
 
 def _store(
@@ -212,54 +238,132 @@ def _store(
 
 
 def _apply_to_dataset(package_id: str) -> None:
-    from ckanext.mel import extent
-
     try:
-        extent.apply_reports(package_id)
+        apply_reports(package_id)
     except Exception:  # the report is stored; the dataset is refreshed at the next check
         log.exception("Refreshing dataset %s after a check failed", package_id)
         model.Session.rollback()
 
 
+def apply_reports(package_id: str) -> None:
+    """Refresh the dataset after a check: its extent (extent.py) and, if invalid data blocks, its
+    visibility. A change of visibility goes through package_patch, as the site user, past the
+    enrolment rule and the quota; a new extent alone is written without a second package update."""
+    package = model.Package.get(package_id)
+    if package is None or package.state == "deleted":
+        return
+    coverage = extent.refreshed_coverage(package)
+    private = visibility_after_check(package)
+    if private is not None:
+        changes: dict[str, Any] = {"private": private}
+        if coverage is not None:
+            changes["spatial_coverage"] = coverage
+        tk.get_action("package_patch")(extent.system_context(), {"id": package_id, **changes})
+    elif coverage is not None:
+        extent.write_coverage(package, coverage)
+    else:
+        model.repo.commit()
+
+
+def visibility_after_check(package: model.Package) -> bool | None:
+    """The publish policy of ckanext.mel.validation.block_invalid: a public dataset with an invalid
+    file becomes private (True), and public again (False) once none is invalid, if a check made it
+    private, never one its agent made private. None: it stays as it is. Marks the reports."""
+    if not tk.config.get("ckanext.mel.validation.block_invalid"):
+        return None
+    active = {r.id for r in package.resources}
+    reports = [r for r in ValidationReport.for_package(package.id) if r.resource_id in active]
+    invalid = [r for r in reports if r.status == INVALID]
+    if invalid and not package.private:
+        for report in invalid:
+            report.blocked = True
+        return True
+    if not invalid and package.private and any(r.blocked for r in reports):
+        for report in reports:
+            report.blocked = False
+        return False
+    return None
+
+
 # Reading the file, bounded
 
 
-def upload_path(resource: model.Resource) -> str:
-    return uploader.get_resource_uploader({"id": resource.id, "url_type": "upload"}).get_path(resource.id)
+def limits(in_request: bool) -> tabular.Limits:
+    """What a file may not exceed to be parsed at all (and, in a request, to be checked there)."""
+    get = tk.config.get
+    return tabular.Limits(
+        max_columns=get("ckanext.mel.validation.max_columns"),
+        max_line_length=get("ckanext.mel.validation.max_line_length"),
+        max_cell_length=get("ckanext.mel.validation.max_cell_length"),
+        max_rows=get("ckanext.mel.validation.sync_max_rows") if in_request else None,
+    )
 
 
-def _read(resource: model.Resource) -> tuple[bytes | tabular.Report, dict[str, Any]]:
-    limit = tk.config.get("ckanext.mel.validation.max_size")
-    if resource.url_type == "upload":
-        path = upload_path(resource)
+def fetch_policy() -> links.Policy:
+    networks: list[links.Network] = []
+    values = tk.config.get("ckanext.mel.validation.allowed_networks") or []
+    if isinstance(values, str):  # as a test or an environment variable sets it
+        values = values.replace(",", " ").split()
+    for value in values:
         try:
-            size = os.path.getsize(path)
-            if size > limit:
-                return tabular.failure("too-large", limit=limit), {"source": "upload", "size": size}
-            with open(path, "rb") as f:
-                return f.read(), {"source": "upload", "size": size}
-        except OSError:
-            return tabular.failure("missing-file"), {"source": "upload"}
-    return _fetch(resource.url, limit)
+            networks.extend(links.parse_networks([value]))
+        except ValueError:
+            log.error("ckanext.mel.validation.allowed_networks: %r is not an address range; ignored", value)
+    return links.Policy(
+        max_bytes=tk.config.get("ckanext.mel.validation.max_size"),
+        deadline=tk.config.get("ckanext.mel.validation.fetch_timeout"),
+        max_redirects=tk.config.get("ckanext.mel.validation.max_redirects"),
+        allowed_networks=tuple(networks),
+    )
 
 
-def _fetch(url: str, limit: int) -> tuple[bytes | tabular.Report, dict[str, Any]]:
-    source: dict[str, Any] = {"source": "link"}
-    try:
-        with requests.get(
-            url, stream=True, timeout=tk.config.get("ckanext.mel.validation.fetch_timeout")
-        ) as response:
-            if response.status_code != 200:
-                return tabular.failure("fetch-error", url=url, reason=f"HTTP {response.status_code}"), source
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    return tabular.failure("too-large", limit=limit), source
-    except (requests.RequestException, ValueError) as error:
-        return tabular.failure("fetch-error", url=url, reason=type(error).__name__), source
-    return b"".join(chunks), {**source, "size": size}
+def _check_options(resource: model.Resource, data_model: datamodels.DataModel) -> dict[str, Any]:
+    """What tabular.check needs beyond the model: a spreadsheet's sheet, where the rows' points may be."""
+    return {"sheet_names": data_model.sheet_names(), "area": extent.area_for(resource.package)}
+
+
+def _check(
+    resource: model.Resource, data_model: datamodels.DataModel, in_request: bool
+) -> check_process.Outcome:
+    """The check, run by check_process within the memory and time limits. An upload is read from the
+    portal's storage (copied to a private temporary file for the check process), a link is fetched
+    by the check process under the link policy (links.py)."""
+    get = tk.config.get
+    max_size = get("ckanext.mel.validation.max_size")
+    timeout = (
+        get("ckanext.mel.validation.sync_timeout")
+        if in_request
+        else get("ckanext.mel.validation.check_timeout")
+    )
+    memory = get("ckanext.mel.validation.max_memory")
+    task = check_process.Task(
+        schema=data_model.schema(),
+        coordinates=data_model.coordinates,
+        limits=limits(in_request),
+        max_size=max_size,
+        options=_check_options(resource, data_model),
+    )
+    if resource.url_type != "upload":
+        task = dataclasses.replace(task, url=resource.url, fetch=fetch_policy())
+        return check_process.run(task, timeout, memory)
+    size = storage.size(resource.id)
+    if size is None:
+        return check_process.Outcome(tabular.failure("missing-file"), {"source": "upload"})
+    if size > max_size:
+        return check_process.Outcome(
+            tabular.failure("too-large", limit=max_size), {"source": "upload", "size": size}
+        )
+    with tempfile.TemporaryDirectory(prefix="mel-check-") as folder:
+        path = os.path.join(folder, "upload")
+        try:
+            with open(path, "wb") as f:
+                for chunk in storage.chunks(resource.id):
+                    f.write(chunk)
+                    if f.tell() > max_size:
+                        break
+        except FileNotFoundError:
+            return check_process.Outcome(tabular.failure("missing-file"), {"source": "upload"})
+        return check_process.run(dataclasses.replace(task, path=path), timeout, memory)
 
 
 # Reports, as the API and the resource page show them
@@ -270,14 +374,63 @@ def show(resource_id: str) -> dict[str, Any] | None:
     return dictize(report) if report is not None else None
 
 
+# ckanext-validation's words for a resource's status, which API clients and harvesters know.
+API_STATUS = {PENDING: "created", VALID: "success", INVALID: "failure", ERROR: "error"}
+
+
+def _resources(datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for d in datasets for r in d.get("resources") or [] if isinstance(r, dict) and r.get("id")]
+
+
+def add_status(datasets: list[dict[str, Any]]) -> None:
+    """Each checked resource's `validation_status` and `validation_timestamp`, as ckanext-validation
+    gives them, on datasets as package_show, resource_show and package_search return them: one query.
+
+    A resource that is not checked against a data model has neither.
+    """
+    resources = _resources(datasets)
+    for resource in resources:
+        resource.pop("validation_status", None)
+        resource.pop("validation_timestamp", None)
+    # Only a dataset with a data model has reports (on_resource_changed drops them with the model).
+    ids = {r["id"] for r in _resources([d for d in datasets if d.get("data_model")])}
+    if not ids:
+        return
+    # The four columns it shows, not the reports' bodies (their errors can weigh megabytes).
+    columns = (
+        ValidationReport.resource_id,
+        ValidationReport.status,
+        ValidationReport.created,
+        ValidationReport.finished,
+    )
+    reports = {
+        report.resource_id: report
+        for report in model.Session.query(*columns).filter(ValidationReport.resource_id.in_(ids))
+    }
+    for resource in resources:
+        report = reports.get(resource["id"])
+        if report is None:
+            continue
+        status = ERROR if report.status == PENDING and _stalled(report.created) else report.status
+        moment = report.finished or report.created
+        resource["validation_status"] = API_STATUS.get(status, status)
+        resource["validation_timestamp"] = moment.isoformat() if moment else None
+
+
 def dictize(report: ValidationReport) -> dict[str, Any]:
     body = dict(report.report or {})
+    body.pop("job", None)
+    if report.status == PENDING and body.pop("handed_over", False):
+        body["notice"] = tk._(
+            "This file is long to check: it is being checked in the background. "
+            "Its report shows here when the check is done."
+        )
     errors = [
         dict(error, message=describe(error), problem=explain(error)) for error in body.pop("errors", [])
     ]
     data_model = datamodels.get(report.data_model)
     status = report.status
-    if status == PENDING and _stalled(report):
+    if status == PENDING and _stalled(report.created):
         stalled = {"code": "stalled"}
         status, errors = ERROR, [dict(stalled, message=describe(stalled), problem=explain(stalled))]
     return {
@@ -291,12 +444,13 @@ def dictize(report: ValidationReport) -> dict[str, Any]:
         "created": report.created.isoformat() if report.created else None,
         "finished": report.finished.isoformat() if report.finished else None,
         "errors": errors,
+        "warnings": [dict(w, message=describe_warning(w)) for w in body.get("warnings") or []],
     }
 
 
-def _stalled(report: ValidationReport) -> bool:
+def _stalled(created: datetime.datetime) -> bool:
     """A check queued long ago and never run: the job queue's worker is not running."""
-    waited = datetime.datetime.utcnow() - report.created
+    waited = datetime.datetime.utcnow() - created
     return waited.total_seconds() > 2 * tk.config.get("ckanext.mel.validation.job_timeout")
 
 
@@ -314,6 +468,8 @@ def _kinds() -> dict[str, str]:
     _ = tk._
     return {
         "integer": _("a whole number"),
+        # Only a spreadsheet's number or date cell can fail to be text.
+        "string": _("text: format this column as Text in the spreadsheet so that values stay as typed"),
         "number": _("a number, with a point before the decimals"),
         "date": _("a date written YYYY-MM-DD"),
         "datetime": _("a date and time written YYYY-MM-DDThh:mm:ss"),
@@ -350,32 +506,90 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _message(code: Any, error: dict[str, Any], params: _Defaults) -> str:
+def _number(value: Any) -> str:
+    from ckan.lib.formatters import localised_number
+
+    return localised_number(value) if isinstance(value, int) else str(value)
+
+
+def _fetch_reason(error: dict[str, Any]) -> str:
+    """Why a link was not fetched (links.py's codes); an HTTP status is shown as it is."""
     _ = tk._
+    reasons = {
+        "address": _("its address is not on the public internet; the portal only fetches public links"),
+        "scheme": _("only http:// and https:// links are fetched"),
+        "dns": _("the server {host} was not found"),
+        "connection": _("the server could not be reached"),
+        "timeout": _("the download took more than {seconds} seconds"),
+        "redirects": _("more than {limit} redirects"),
+        "tls": _("the secure connection failed"),
+        "bad-url": _("the address is not valid"),
+    }
+    reason = str(error.get("reason", ""))
+    return (
+        reasons[reason].format_map(_Defaults({k: _text(v) for k, v in error.items()}))
+        if reason in reasons
+        else reason
+    )
+
+
+def _message(code: Any, error: dict[str, Any], params: _Defaults) -> str:
+    params = _Defaults(params, **_shown_values(code, error))
     if code == "constraint-error":
-        constraint = error.get("constraint")
-        text = {
-            "required": _("a value is required."),
-            "enum": _("“{value}” is not one of the allowed values: {expected}."),
-            "pattern": _("“{value}” is not written as the model expects."),
-            "minimum": _("“{value}” is below the minimum, {expected}."),
-            "maximum": _("“{value}” is above the maximum, {expected}."),
-            "minLength": _("“{value}” is shorter than {expected} characters."),
-            "maxLength": _("“{value}” is longer than {expected} characters."),
-            "unique": _("“{value}” already appears on another line."),
-        }.get(constraint, _("“{value}” does not meet the model's rule {constraint}."))
-        message = text.format_map(params)
-        if constraint == "pattern" and "example" in error:
-            message += " " + _("Example: {example}.").format(**params)
-        return message
+        return _constraint_message(error, params)
     if code == "type-error":
-        kinds = _kinds()
-        kind = kinds.get(error.get("format", ""), kinds.get(error.get("type", ""), error.get("type", "")))
-        message = _("“{value}” is not {kind}.").format_map(_Defaults(params, kind=kind))
-        if "example" in error:
-            message += " " + _("Example: {example}.").format(**params)
-        return message
-    texts = {
+        return _type_message(error, params)
+    texts = _texts()
+    if code in texts:
+        return texts[code].format_map(params)
+    return params.get("note") or str(code)
+
+
+def _shown_values(code: Any, error: dict[str, Any]) -> dict[str, str]:
+    """The values a message shows otherwise than as the check gave them: numbers, a link's failure."""
+    if code == "fetch-error":
+        return {"reason": _fetch_reason(error)}
+    if code in ("too-many-columns", "line-too-long", "cell-too-long"):
+        return {k: _number(error[k]) for k in ("columns", "expected", "limit") if k in error}
+    if code == "too-much-memory" and isinstance(error.get("limit"), int):
+        return {"limit": _number(error["limit"] // (1024 * 1024))}
+    return {}
+
+
+def _constraint_message(error: dict[str, Any], params: _Defaults) -> str:
+    """A value that breaks one of the model's constraints (Table Schema's names)."""
+    _ = tk._
+    constraint = error.get("constraint") or ""
+    text = {
+        "required": _("a value is required."),
+        "enum": _("“{value}” is not one of the allowed values: {expected}."),
+        "pattern": _("“{value}” is not written as the model expects."),
+        "minimum": _("“{value}” is below the minimum, {expected}."),
+        "maximum": _("“{value}” is above the maximum, {expected}."),
+        "minLength": _("“{value}” is shorter than {expected} characters."),
+        "maxLength": _("“{value}” is longer than {expected} characters."),
+        "unique": _("“{value}” already appears on another line."),
+    }.get(constraint, _("“{value}” does not meet the model's rule {constraint}."))
+    message = text.format_map(params)
+    if constraint == "pattern" and "example" in error:
+        message += " " + _("Example: {example}.").format(**params)
+    return message
+
+
+def _type_message(error: dict[str, Any], params: _Defaults) -> str:
+    """A value that is not of the column's type (or format), said in words (_kinds)."""
+    kinds = _kinds()
+    kind = kinds.get(error.get("format", ""), kinds.get(error.get("type", ""), error.get("type", "")))
+    message = tk._("“{value}” is not {kind}.").format_map(_Defaults(params, kind=kind))
+    if "example" in error:
+        message += " " + tk._("Example: {example}.").format(**params)
+    return message
+
+
+def _texts() -> dict[str, str]:
+    """The other errors' messages, by the check's code (tabular.py, checks/, links.py, the limits)."""
+    _ = tk._
+    return {
         "empty": _("The file is empty."),
         "not-text": _(
             "This is not a CSV file (it looks like a {kind} file). "
@@ -388,6 +602,26 @@ def _message(code: Any, error: dict[str, Any], params: _Defaults) -> str:
         "too-large": _("The file is larger than {limit} bytes: it was not checked."),
         "missing-file": _("The uploaded file could not be found on the portal. Upload it again."),
         "fetch-error": _("The file could not be fetched from {url} ({reason}). Check that the link works."),
+        "too-many-columns": _(
+            "The file has {columns} columns; the model expects {expected}. "
+            "Files of more than {limit} columns are not checked."
+        ),
+        "line-too-long": _(
+            "the line is longer than {limit} bytes: the file was not checked. Is it really a CSV file?"
+        ),
+        "cell-too-long": _(
+            "a cell is longer than {limit} characters: the file was not checked. "
+            'A quote (") left open makes the rest of a file one cell.'
+        ),
+        "unterminated-quote": _('a quote (") opened on this line is never closed.'),
+        "nul-byte": _(
+            "the line holds a NUL character, which no CSV file has. "
+            "Save the file again as CSV from your spreadsheet software."
+        ),
+        "too-much-memory": _(
+            "Checking this file needs more memory than the portal gives a check ({limit} MB): "
+            "it was not checked."
+        ),
         "unreadable": _("The file could not be read as CSV: {note}"),
         "internal": _("The check failed because of an error on the portal. The MEL team has been told."),
         "timeout": _("The check took too long and was stopped."),
@@ -404,10 +638,44 @@ def _message(code: Any, error: dict[str, Any], params: _Defaults) -> str:
         "missing-cell": _("the cell is missing (the line has fewer cells than the file has columns)."),
         "unique-error": _("“{value}” already appears on another line."),
         "primary-key": _("this line's identifier already appears on another line."),
+        # The schemas' custom checks (checks/custom.py), worded after Validata's messages.
+        "french-siret-value": _(
+            "“{value}” is not a valid SIRET number: 14 digits, the last one a check digit (Luhn key)."
+        ),
+        "french-siren-value": _(
+            "“{value}” is not a valid SIREN number: 9 digits, the last one a check digit (Luhn key)."
+        ),
+        "opening-hours-value": _(
+            "“{value}” is not written in the OpenStreetMap opening_hours format. Example: Mo-Fr 08:30-17:30."
+        ),
+        "missing-unique-column": _(
+            "the column {column} is missing. The model says each of its values is unique: "
+            "the file cannot be accepted without it."
+        ),
+        "one-of-required": _("at least one of the columns {columns} must have a value."),
+        "one-of-required-columns": _("the columns {columns} are both missing: one of them is required."),
+        "unsupported-check": _(
+            "The data model asks for a check the portal cannot run ({name}). The MEL team has been told."
+        ),
+        "spreadsheet-too-large": _("The spreadsheet unpacks to more than {limit} bytes: it was not checked."),
     }
-    if code in texts:
-        return texts[code].format_map(params)
-    return params.get("note") or str(code)
+
+
+def describe_warning(warning: dict[str, Any]) -> str:
+    """A column warning (checks/headers.py): the file stays valid."""
+    params = _Defaults({k: _text(v) for k, v in warning.items()})
+    texts = {
+        "missing-optional-column": tk._(
+            "The optional column {column} is missing: add it if you have the data."
+        ),
+        "extra-column": tk._("The column “{label}” is not in the model: it was not checked."),
+        "disordered-columns": tk._(
+            "The columns are not in the model's order; they were matched by name. "
+            "The model's order: {expected}."
+        ),
+    }
+    text = texts.get(warning.get("code", ""))
+    return text.format_map(params) if text else str(warning.get("code"))
 
 
 class _Defaults(dict):

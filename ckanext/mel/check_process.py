@@ -1,0 +1,374 @@
+"""A file check in a child process, with bounded memory and time.
+
+Parsing a hostile file can take a lot of memory and time (frictionless's grow
+much faster than the file for some shapes). The check runs in a Python process
+of its own, which imports no CKAN, opens no database connection and shares
+nothing with the web worker or the job:
+
+- its address space is capped with setrlimit(RLIMIT_AS): past it allocations
+  fail with MemoryError and the report says the file needs too much memory;
+- it is killed after a wall-clock limit (the report says "timeout");
+  RLIMIT_CPU stops it too if its parent ever went away.
+
+Starting Python and importing frictionless takes longer than checking a small
+file, so each web or job worker process starts, at its first check, a zygote
+(`python -m ckanext.mel.check_process --zygote`, about 50 MB resident): a
+process of its own as above, which imports the check's modules once, warms
+frictionless up on a CSV of its own, then forks a child for each check it is
+sent. The child sets the limits, checks and writes its answer to a pipe; the
+zygote kills it at its time limit, reaps it and relays its answer. The zygote
+ends when its worker closes its stdin (the worker has gone).
+
+A worker uses only the zygote it started itself (not its parent's, after a fork:
+an rq work horse starts its own), for one check at a time. A second thread's
+check meanwhile, or a check whose zygote has died, runs as before in a new
+process (`python -m ckanext.mel.check_process`); a zygote that does not answer
+within the time limit and ZYGOTE_MARGIN is killed and the check reported
+"timeout".
+
+The file is read by the child, from a path or a link, never by the worker or
+the zygote, so their memory does not grow with the file. The task goes in
+pickled (from the portal) and is unpickled only by the child; the report comes
+back as JSON (from code that read a hostile file), which is only ever data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import pickle
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from ckanext.mel import links, tabular
+
+log = logging.getLogger(__name__)
+
+# What the worker waits for its zygote's answer beyond the check's own time limit, after which the
+# zygote (stuck, or too slow to start) is killed and the check reported "timeout".
+ZYGOTE_MARGIN = 5.0
+_REQUEST = struct.Struct("!QQd")  # the pickled task's length, the memory limit, the time limit
+_LENGTH = struct.Struct("!Q")  # an answer's length
+
+
+@dataclass(frozen=True)
+class Task:
+    """What to check, against what, within which limits. Plain data: it crosses to the child."""
+
+    schema: dict[str, Any]
+    coordinates: tuple[str, str] | None
+    limits: tabular.Limits
+    max_size: int
+    path: str | None = None  # an uploaded file, copied out of the storage
+    url: str | None = None  # a link
+    fetch: links.Policy | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # more keyword arguments of tabular.check
+
+
+@dataclass(frozen=True)
+class Outcome:
+    report: tabular.Report
+    source: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """How a checking process ended: what it wrote, its exit code (-N: killed by signal N), the end
+    of its stderr, and whether it was killed at its time limit."""
+
+    out: str
+    returncode: int
+    err: str
+    timed_out: bool = False
+
+
+def run(task: Task, timeout: float, memory: int) -> Outcome:
+    """Check in a child process; a child that runs out of time is killed and reported "timeout"."""
+    pickled = pickle.dumps(task)
+    ended = None
+    if _lock.acquire(blocking=False):  # else another thread is checking: a new process, not a queue
+        try:
+            ended = _in_zygote(pickled, timeout, memory)
+        finally:
+            _lock.release()
+    if ended is None:
+        ended = _in_new_process(pickled, timeout, memory)
+    return _outcome(ended, {"source": "link" if task.url else "upload"}, timeout, memory)
+
+
+def _outcome(ended: _Ended, source: dict[str, Any], timeout: float, memory: int) -> Outcome:
+    if ended.timed_out:
+        return Outcome(tabular.failure("timeout", seconds=int(timeout)), source)
+    try:
+        answer = json.loads(ended.out)
+    except ValueError:
+        if ended.returncode > 0 and "MemoryError" not in ended.err:
+            log.error("The check process failed (%s): %s", ended.returncode, ended.err)
+            return Outcome(tabular.failure("internal"), source)
+        # Killed (by a signal) or out of memory before it could answer.
+        log.warning("The check process ended with %s: %s", ended.returncode, ended.err)
+        return Outcome(tabular.failure("too-much-memory", limit=memory), source)
+    if answer.get("problem"):
+        log.error("Checking a file failed in the check process:\n%s", answer["problem"])
+    return Outcome(tabular.Report(**answer["report"]), answer["source"])
+
+
+def _in_new_process(pickled: bytes, timeout: float, memory: int) -> _Ended:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ckanext.mel.check_process", str(memory), str(int(timeout) + 5)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        close_fds=True,
+    )
+    try:
+        out, err = process.communicate(pickled, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return _Ended("", process.returncode, "", timed_out=True)
+    return _Ended(out.decode(errors="replace"), process.returncode, err[-2000:].decode(errors="replace"))
+
+
+# The worker's side of its zygote
+
+
+class _Zygote:
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ckanext.mel.check_process", "--zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            close_fds=True,
+            start_new_session=True,  # its own process group: killed with the check it runs
+        )
+        assert self.process.stdin and self.process.stdout
+        self.requests, self.answers = self.process.stdin.fileno(), self.process.stdout.fileno()
+        os.set_blocking(self.requests, False)  # a stuck zygote never blocks a write
+
+    def check(self, pickled: bytes, timeout: float, memory: int) -> _Ended:
+        deadline = time.monotonic() + timeout + ZYGOTE_MARGIN
+        _write(self.requests, _REQUEST.pack(len(pickled), memory, timeout) + pickled, deadline)
+        (length,) = _LENGTH.unpack(_read(self.answers, deadline, _LENGTH.size))
+        return _Ended(**json.loads(_read(self.answers, deadline, length)))
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Close this process's ends of the pipes (after a fork: the parent's zygote lives on)."""
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe:
+                pipe.close()
+
+
+_zygote: _Zygote | None = None
+_lock = threading.Lock()
+
+
+def _in_zygote(pickled: bytes, timeout: float, memory: int) -> _Ended | None:
+    """The check through this process's zygote, started if need be; None if the zygote failed."""
+    global _zygote
+    if _zygote is not None and _zygote.owner != os.getpid():
+        _zygote.close()  # inherited from the process we were forked from: its zygote, not ours
+        _zygote = None
+    if _zygote is not None and _zygote.process.poll() is not None:
+        log.warning("The check zygote had ended (%s); starting another", _zygote.process.returncode)
+        _zygote.close()
+        _zygote = None
+    try:
+        if _zygote is None:
+            _zygote = _Zygote()
+        return _zygote.check(pickled, timeout, memory)
+    except TimeoutError:
+        log.warning("The check zygote did not answer within %s s; killed", timeout + ZYGOTE_MARGIN)
+        _forget_zygote()
+        return _Ended("", -signal.SIGKILL, "", timed_out=True)
+    except Exception:
+        log.warning("The check zygote failed; checking in a new process", exc_info=True)
+        _forget_zygote()
+        return None
+
+
+def _forget_zygote() -> None:
+    global _zygote
+    if _zygote is not None:
+        _zygote.kill()
+        _zygote = None
+
+
+def _wait(fd: int, event: int, deadline: float | None) -> None:
+    poll = select.poll()
+    poll.register(fd, event)
+    left = None if deadline is None else max(0, math.ceil((deadline - time.monotonic()) * 1000))
+    if not poll.poll(left):
+        raise TimeoutError
+
+
+def _read(fd: int, deadline: float | None, size: int = -1) -> bytes:
+    """`size` bytes from fd (to its end if -1) before the deadline; EOFError if it ends first."""
+    data = bytearray()
+    while size < 0 or len(data) < size:
+        _wait(fd, select.POLLIN, deadline)
+        chunk = os.read(fd, 65536 if size < 0 else size - len(data))
+        if not chunk:
+            if size < 0:
+                break
+            raise EOFError
+        data += chunk
+    return bytes(data)
+
+
+def _write(fd: int, data: bytes, deadline: float | None) -> None:
+    view = memoryview(data)
+    while view:
+        _wait(fd, select.POLLOUT, deadline)
+        view = view[os.write(fd, view) :]
+
+
+# The checking processes
+
+
+def main() -> None:
+    """A new process: the task from stdin, the report as JSON on stdout."""
+    memory, cpu = int(sys.argv[1]), int(sys.argv[2])
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr  # whatever a library prints stays out of the answer
+    out.write(_answer(sys.stdin.buffer.read(), memory, cpu))
+    out.flush()
+
+
+def zygote() -> None:
+    """The zygote: a check forked for each request on stdin, its answer relayed on stdout."""
+    requests, answers = sys.stdin.fileno(), sys.stdout.fileno()
+    sys.stdout = sys.stderr
+    # frictionless loads its plugins and jsonschema at its first check: once here, not in each child.
+    tabular.check(b"a,b\n1,x\n", {"fields": [{"name": "a", "type": "integer"}, {"name": "b"}]})
+    while True:
+        try:
+            length, memory, timeout = _REQUEST.unpack(_read(requests, None, _REQUEST.size))
+            ended = _fork_check(_read(requests, None, length), memory, timeout)
+            answer = json.dumps(dataclasses.asdict(ended)).encode()
+            _write(answers, _LENGTH.pack(len(answer)) + answer, None)
+        except (EOFError, BrokenPipeError):
+            return  # the worker has gone
+
+
+def _fork_check(pickled: bytes, memory: int, timeout: float) -> _Ended:
+    answers, answer = os.pipe()
+    with tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:
+            os.close(answers)
+            _child(pickled, memory, int(timeout) + 5, answer, err.fileno())
+        os.close(answer)
+        try:
+            out = _read(answers, time.monotonic() + timeout).decode(errors="replace")
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            out = None
+        finally:
+            os.close(answers)
+        _, status = os.waitpid(pid, 0)
+        err.seek(max(0, os.fstat(err.fileno()).st_size - 2000))
+        tail = err.read().decode(errors="replace")
+    return _Ended(out or "", os.waitstatus_to_exitcode(status), tail, timed_out=out is None)
+
+
+def _child(pickled: bytes, memory: int, cpu: int, answer: int, err: int) -> NoReturn:
+    """A child of the zygote: nothing of the zygote's stdin and stdout, its stderr to a file."""
+    code = 1
+    try:
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(err, 1)
+        os.dup2(err, 2)
+        with open(answer, "w") as out:
+            out.write(_answer(pickled, memory, cpu))
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _answer(pickled: bytes, memory: int, cpu: int) -> str:
+    """Limits first, then the task, the report as JSON."""
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    problem = None
+    try:
+        task = pickle.loads(pickled)
+        report, source = _check(task)
+    except MemoryError:
+        report, source = tabular.failure("too-much-memory", limit=memory), {}
+    except Exception:
+        report, source, problem = tabular.failure("internal"), {}, traceback.format_exc()
+    try:
+        return json.dumps({"report": dataclasses.asdict(report), "source": source, "problem": problem})
+    except MemoryError:
+        return json.dumps(
+            {
+                "report": dataclasses.asdict(tabular.failure("too-much-memory", limit=memory)),
+                "source": {},
+                "problem": None,
+            }
+        )
+
+
+def _check(task: Task) -> tuple[tabular.Report, dict[str, Any]]:
+    csv.field_size_limit(task.limits.max_cell_length)
+    if task.url is not None:
+        source: dict[str, Any] = {"source": "link"}
+        try:
+            fetched = links.fetch(task.url, task.fetch or links.Policy(max_bytes=task.max_size))
+        except links.FetchError as error:
+            return _fetch_failure(error, task.url), source
+        content = fetched.content
+        if fetched.redirects:
+            source["redirects"] = fetched.redirects
+    else:
+        source = {"source": "upload"}
+        try:
+            with open(task.path or "", "rb") as f:
+                # read(n) reserves n bytes first: the file's own size, not max_size, for small files.
+                content = f.read(min(os.fstat(f.fileno()).st_size, task.max_size) + 1)
+        except OSError:
+            return tabular.failure("missing-file"), source
+        if len(content) > task.max_size:
+            return tabular.failure("too-large", limit=task.max_size), source
+    source["size"] = len(content)
+    return tabular.check(content, task.schema, task.coordinates, task.limits, **task.options), source
+
+
+def _fetch_failure(error: links.FetchError, url: str) -> tabular.Report:
+    if error.code == "too-large":
+        return tabular.failure("too-large", **error.params)
+    if error.code == "http-status":
+        return tabular.failure("fetch-error", url=url, reason=f"HTTP {error.params.get('status')}")
+    return tabular.failure("fetch-error", url=url, reason=error.code, **error.params)
+
+
+if __name__ == "__main__":
+    zygote() if sys.argv[1:] == ["--zygote"] else main()
