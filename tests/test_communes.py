@@ -8,7 +8,7 @@ from ckan import model
 from ckan.tests.helpers import call_action
 
 from ckanext.mel import communes
-from tests.conftest import call_as_sysadmin
+from tests.helpers import call_as_sysadmin
 
 
 def test_the_reference_file_has_the_95_communes_with_their_boundaries():

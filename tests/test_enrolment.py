@@ -30,6 +30,34 @@ def test_months_are_calendar_months_clamped_to_the_end_of_the_month(start, month
     assert enrolment.add_months(start, months) == end
 
 
+def test_the_statuses_are_enrolled_ended_or_not_enrolled():
+    groups = (enrolment.ENROLLED, enrolment.ENDED, {enrolment.Status.NOT_ENROLLED})
+    assert set().union(*groups) == set(enrolment.Status)
+    assert sum(len(group) for group in groups) == len(enrolment.Status)
+    assert enrolment.MAY_ENROL == enrolment.ENDED | {enrolment.Status.NOT_ENROLLED}
+
+
+@pytest.mark.parametrize(
+    ("permanent", "ended_on"),
+    [(False, None), (False, D(2026, 3, 5)), (True, D(2026, 3, 5))],
+    ids=["expired", "ended-early", "permanent-then-ended"],
+)
+def test_the_last_day_is_the_last_one_the_status_lets_the_commune_publish(permanent, ended_on):
+    """territory.py's charts count a commune up to this day: the same rule as status_of."""
+    from ckanext.mel.model import Enrolment
+
+    period = Enrolment(
+        start_date=D(2026, 1, 1), end_date=D(2026, 6, 30), permanent=permanent, ended_on=ended_on
+    )
+    last = enrolment.last_day(period.end_date, permanent, ended_on)
+    assert enrolment.status_of(period, on=last) in enrolment.PUBLISHING
+    assert enrolment.status_of(period, on=last + datetime.timedelta(days=1)) not in enrolment.PUBLISHING
+
+
+def test_a_permanent_member_has_no_last_day():
+    assert enrolment.last_day(D(2026, 6, 30), True, None) is None
+
+
 @pytest.mark.usefixtures("clean_db")
 class TestLifecycle:
     def test_enrolment_defaults_to_today_plus_six_months(self, commune):

@@ -6,7 +6,7 @@ from ckan.tests import factories
 from ckan.tests.helpers import call_action
 from freezegun import freeze_time
 
-from tests.conftest import api_token, call_as_sysadmin
+from tests.helpers import api_token, call_as_sysadmin
 
 # Every write path a commune member has, as (action, data_dict builder).
 WRITE_PATHS = {

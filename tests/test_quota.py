@@ -9,7 +9,7 @@ from ckan import model
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
 
-from tests.conftest import api_token, call_as_sysadmin
+from tests.helpers import api_token, call_as_sysadmin
 
 
 def _count(organization_id):

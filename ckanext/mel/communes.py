@@ -9,6 +9,7 @@ the DCAT publisher all work unchanged.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import unicodedata
@@ -28,6 +29,9 @@ MEL_SIREN = "200093201"
 # Fields the reference file owns: refreshed on every load. Everything else
 # (description, logo, website, contact) belongs to MEL staff and the commune.
 REFERENCE_FIELDS = ("title", "insee_code", "siren", "population", "postcodes", "boundary")
+# What only MEL staff may change on a commune: the reference fields and its URL name.
+# A commune's admins edit its presentation (description, logo, website, contact).
+STAFF_ONLY_FIELDS = ("name", *REFERENCE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,22 @@ def is_commune(organization: model.Group | dict[str, Any] | None) -> bool:
     return bool(organization.extras.get("insee_code"))
 
 
+INSEE_COMMUNE_URI = "http://id.insee.fr/geo/commune/{code}"
+
+
+def commune_uri(insee_code: str) -> str:
+    """The commune's identifier as a place (INSEE's URI), the datasets' spatial coverage."""
+    return INSEE_COMMUNE_URI.format(code=insee_code)
+
+
+def commune_coverage(organization: model.Group) -> dict[str, str]:
+    """The commune as a place: its INSEE URI, its name and its boundary."""
+    coverage = {"uri": commune_uri(organization.extras["insee_code"]), "text": organization.title}
+    if organization.extras.get("boundary"):
+        coverage["geom"] = organization.extras["boundary"]
+    return coverage
+
+
 def obligation_applies(population: int | str | None) -> bool:
     """The 2016 Digital Republic Act obliges communes above the threshold to open their data."""
     try:
@@ -104,15 +124,60 @@ def is_mel_staff(user_name: str | None) -> bool:
     return authz.users_role_for_group_or_org(mel_organization_name(), user_name) == "admin"
 
 
+def with_extra(query: Any, key: str, value: str) -> Any:
+    """`query` (on model.Group) narrowed to organisations whose extra `key` is `value`.
+
+    CKAN 2.12 keeps extras in a JSONB column of the group table, 2.11 in a table of their own.
+    """
+    if hasattr(model, "GroupExtra"):
+        return query.join(model.GroupExtra, model.GroupExtra.group_id == model.Group.id).filter(
+            model.GroupExtra.key == key, model.GroupExtra.value == value, model.GroupExtra.state == "active"
+        )
+    return query.filter(model.Group.extras[key].astext == value)
+
+
+def _same(field: str, given: Any, stored: Any) -> bool:
+    """Whether a submitted value says what the stored one says (forms send text)."""
+    given = "" if given is None else given
+    stored = "" if stored is None else stored
+    if field == "boundary" and given and stored:
+        try:
+            given = json.loads(given) if isinstance(given, str) else given
+            return given == json.loads(stored)
+        except (TypeError, ValueError):
+            return False
+    if field == "insee_code":
+        return str(given).strip().upper() == str(stored).strip().upper()
+    return str(given).strip() == str(stored).strip()
+
+
+def stored_value(organization: model.Group, field: str) -> Any:
+    if field in ("name", "title"):
+        return getattr(organization, field)
+    return organization.extras.get(field)
+
+
+def staff_only_changes(organization: model.Group | None, data_dict: dict[str, Any]) -> list[str]:
+    """The MEL-only fields that `data_dict` would change on this organisation.
+
+    On a commune, its reference fields and its name; on any other organisation,
+    its INSEE code (becoming a commune is the MEL's decision too).
+    """
+    if organization is None:
+        return []
+    fields = STAFF_ONLY_FIELDS if is_commune(organization) else ("insee_code",)
+    return [
+        field
+        for field in fields
+        if field in data_dict and not _same(field, data_dict[field], stored_value(organization, field))
+    ]
+
+
 def commune_for_insee(insee_code: str) -> model.Group | None:
-    return (
-        model.Session.query(model.Group)
-        .join(model.GroupExtra, model.GroupExtra.group_id == model.Group.id)
-        .filter(model.GroupExtra.key == "insee_code", model.GroupExtra.value == insee_code)
-        .filter(model.GroupExtra.state == "active", model.Group.state == "active")
-        .filter(model.Group.is_organization.is_(True))
-        .first()
+    query = model.Session.query(model.Group).filter(
+        model.Group.state == "active", model.Group.is_organization.is_(True)
     )
+    return with_extra(query, "insee_code", insee_code).first()
 
 
 def get_commune(id_or_name: str) -> model.Group | None:
@@ -159,4 +224,4 @@ def _mel_target() -> tuple[str, dict[str, Any], Callable[[], model.Group | None]
 
 def _commune_targets() -> Iterator[tuple[str, dict[str, Any], Callable[[], model.Group | None]]]:
     for commune in reference_communes():
-        yield commune.name, commune.fields(), lambda code=commune.insee_code: commune_for_insee(code)
+        yield commune.name, commune.fields(), functools.partial(commune_for_insee, commune.insee_code)

@@ -13,6 +13,7 @@ import enum
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
 from ckan import model
 from dateutil.relativedelta import relativedelta
 
@@ -32,8 +33,12 @@ class Status(str, enum.Enum):
 
 # The statuses in which a commune may publish and edit its datasets.
 PUBLISHING = frozenset({Status.ACTIVE, Status.EXPIRING_SOON, Status.PERMANENT})
-# The statuses after which a new enrolment may start.
-FINISHED = frozenset({Status.NOT_ENROLLED, Status.EXPIRED, Status.ENDED_EARLY})
+# A commune in a period, now or to come.
+ENROLLED = frozenset({Status.SCHEDULED, Status.ACTIVE, Status.EXPIRING_SOON, Status.PERMANENT})
+# A commune whose period is over.
+ENDED = frozenset({Status.EXPIRED, Status.ENDED_EARLY})
+# The statuses from which a new enrolment may start.
+MAY_ENROL = ENDED | {Status.NOT_ENROLLED}
 
 
 def status_label(status: Status) -> str:
@@ -53,9 +58,18 @@ def today() -> datetime.date:
     return datetime.date.today()
 
 
+# How far a free period may reach: an end date past this is a typing error.
+LAST_DAY = datetime.date(9999, 12, 31)
+
+
 def add_months(start: datetime.date, months: int) -> datetime.date:
     """Calendar months, clamped to the month's end: 31 August + 6 = end of February."""
-    return start + relativedelta(months=months)
+    try:
+        return start + relativedelta(months=months)
+    except (OverflowError, ValueError):
+        raise tk.ValidationError(
+            {"months": [tk._("The new end date would be after {last}.").format(last=_format(LAST_DAY))]}
+        ) from None
 
 
 def default_end(start: datetime.date) -> datetime.date:
@@ -92,10 +106,22 @@ def days_left(enrolment: Enrolment | None, on: datetime.date | None = None) -> i
 
 
 def closing_date(enrolment: Enrolment | None) -> datetime.date | None:
-    """The last day the commune could publish: the end date, or the day it was ended."""
+    """The day the messages say a period "ended on": its end date, or the day it was ended."""
     if enrolment is None or enrolment.permanent:
         return None
     return enrolment.ended_on or enrolment.end_date
+
+
+def last_day(
+    end_date: datetime.date | None, permanent: bool, ended_on: datetime.date | None
+) -> datetime.date | None:
+    """The last day a period lets the commune publish (status_of's rule): the day before it was
+    ended, else its end date; None for a permanent member."""
+    if ended_on is not None:
+        return ended_on - datetime.timedelta(days=1)
+    if permanent:
+        return None
+    return end_date
 
 
 def can_publish(organization_id: str) -> bool:
@@ -122,7 +148,7 @@ def refusal_message(organization: model.Group) -> str | None:
     else:
         text = tk._(
             "The free period of {commune} ended on {end}: its datasets stay public but can no "
-            "longer be changed. To extend it, contact the MEL at {contact}."
+            "longer be changed. To publish again, ask the MEL to enrol it again: {contact}."
         )
     return text.format(
         commune=organization.title or organization.name,
@@ -136,7 +162,21 @@ def _format(day: datetime.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
 
 
-# Changes. Each writes one history row; the caller commits.
+# Changes. Each takes the commune's lock, reads the enrolment afresh, writes one
+# history row; the caller commits (which releases the lock).
+
+
+def lock(organization_id: str) -> Enrolment | None:
+    """Serialise enrolment changes for one commune until the transaction ends.
+
+    Concurrent requests queue here, and each then reads what the one before it
+    committed: N extensions move the end date N times, and of N enrolments one
+    finds the commune not enrolled while the others find it enrolled.
+    """
+    model.Session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"mel_enrolment:{organization_id}"}
+    )
+    return model.Session.get(Enrolment, organization_id, populate_existing=True)
 
 
 def enrol(
@@ -146,9 +186,9 @@ def enrol(
     start: datetime.date | None = None,
     end: datetime.date | None = None,
 ) -> Enrolment:
-    enrolment = get(organization.id)
+    enrolment = lock(organization.id)
     status = status_of(enrolment)
-    if status not in FINISHED:
+    if status not in MAY_ENROL:
         raise tk.ValidationError(
             {
                 "organization": [
@@ -218,7 +258,7 @@ def extend(
 
 def end(organization: model.Group, user_id: str | None, reason: str = "") -> Enrolment:
     enrolment = _current(organization)
-    if status_of(enrolment) in FINISHED:
+    if status_of(enrolment) in ENDED:
         raise tk.ValidationError(
             {
                 "organization": [
@@ -256,7 +296,7 @@ def _snapshot(enrolment: Enrolment) -> dict[str, Any]:
 
 
 def _current(organization: model.Group) -> Enrolment:
-    enrolment = get(organization.id)
+    enrolment = lock(organization.id)
     if enrolment is None:
         raise tk.ValidationError(
             {"organization": [tk._("{commune} is not enrolled.").format(commune=organization.title)]}

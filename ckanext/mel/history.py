@@ -34,12 +34,23 @@ def entries(organization_id: str, action: str | None = None) -> list[CommuneHist
     return query.order_by(CommuneHistory.timestamp, CommuneHistory.id).all()
 
 
-def dictize(entry: CommuneHistory) -> dict[str, Any]:
+# Entry data that names people by their email address: MEL staff only.
+PRIVATE_KEYS = ("recipients", "failed")
+
+
+def dictize(entry: CommuneHistory, include_private: bool = False) -> dict[str, Any]:
+    """One entry; without `include_private`, whom a notice reached is a count, not addresses."""
     user = model.User.get(entry.user_id) if entry.user_id else None
+    data = dict(entry.data)
+    if not include_private:
+        if "recipients" in data:
+            data["recipient_count"] = len(data["recipients"] or [])
+        for key in PRIVATE_KEYS:
+            data.pop(key, None)
     return {
         "action": entry.action,
         "timestamp": entry.timestamp.isoformat(),
         "user": user.name if user else None,
         "reason": entry.reason,
-        **entry.data,
+        **data,
     }

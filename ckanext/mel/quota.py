@@ -21,8 +21,8 @@ from ckanext.mel.model import Quota
 
 _package = model.package_table
 # What a commune holds (public, private and draft alike; deleted datasets free
-# their slot), and what counts towards its target.
-_counted = _package.c.state != "deleted"
+# their slot; datasets only, never reuses), and what counts towards its target.
+_counted = sa.and_(_package.c.state != "deleted", _package.c.type == "dataset")
 _COUNTS = (
     sa.func.count(),
     sa.func.count().filter(sa.and_(_package.c.state == "active", _package.c.private.is_(False))),

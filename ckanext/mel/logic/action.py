@@ -12,6 +12,7 @@ from flask import has_request_context
 from ckanext.mel import (
     communes,
     datamodels,
+    datasets,
     enrolment,
     history,
     notifications,
@@ -20,6 +21,26 @@ from ckanext.mel import (
     validation,
 )
 from ckanext.mel.logic import schema
+
+
+def _refuse_nul(data_dict: Any, path: str = "") -> None:
+    """Refuse NUL characters anywhere in an action's input, keys included.
+
+    PostgreSQL cannot store them, so they would fail the request half-way; this
+    runs before anything, the auth functions included, reads the database.
+    """
+    if isinstance(data_dict, str):
+        if "\x00" in data_dict:
+            raise tk.ValidationError(
+                {path or "input": [tk._("This value contains a NUL character, which is not allowed.")]}
+            )
+    elif isinstance(data_dict, dict):
+        for key, value in data_dict.items():
+            _refuse_nul(key, path or str(key))
+            _refuse_nul(value, path or str(key))
+    elif isinstance(data_dict, (list, tuple)):
+        for value in data_dict:
+            _refuse_nul(value, path)
 
 
 def _validate(data_dict: DataDict, schema_: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -52,6 +73,7 @@ def mel_enrolment_create(context: Context, data_dict: DataDict) -> dict[str, Any
     :param end_date: last day (default: start plus ``ckanext.mel.enrolment.months``)
     :param reason: why, kept in the history
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_create", context, data_dict)
     data = _validate(data_dict, schema.enrolment_create_schema(), context)
     organization = model.Group.get(data["organization"])
@@ -65,23 +87,29 @@ def mel_enrolment_create(context: Context, data_dict: DataDict) -> dict[str, Any
     return _changed(context, organization.id)
 
 
+@tk.side_effect_free
 def mel_enrolment_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
     """A commune's enrolment and status; with ``include_history``, every change."""
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_show", context, data_dict)
     data = _validate(data_dict, schema.enrolment_show_schema(), context)
     organization = model.Group.get(data["organization"])
     result = enrolment.dictize(organization, enrolment.get(organization.id))
     if data.get("include_history"):
-        result["history"] = [history.dictize(e) for e in history.entries(organization.id)]
+        # Whom a notice went to (email addresses) is for MEL staff only.
+        private = communes.is_mel_staff(context.get("user"))
+        result["history"] = [history.dictize(e, private) for e in history.entries(organization.id)]
     return result
 
 
+@tk.side_effect_free
 def mel_enrolment_list(context: Context, data_dict: DataDict) -> list[dict[str, Any]]:
     """Every commune with its enrolment, dataset count and legal obligation.
 
     :param status: only the communes in this status (not_enrolled, scheduled, active,
         expiring_soon, expired, ended_early, permanent)
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_list", context, data_dict)
     data = _validate(data_dict, schema.enrolment_list_schema(), context)
     organizations = (
@@ -118,6 +146,7 @@ def mel_enrolment_list(context: Context, data_dict: DataDict) -> list[dict[str, 
 
 def mel_enrolment_extend(context: Context, data_dict: DataDict) -> dict[str, Any]:
     """Move a commune's end date: by ``months`` or ``until`` a date (ISO 8601)."""
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_extend", context, data_dict)
     data = _validate(data_dict, schema.enrolment_extend_schema(), context)
     organization = model.Group.get(data["organization"])
@@ -133,6 +162,7 @@ def mel_enrolment_extend(context: Context, data_dict: DataDict) -> dict[str, Any
 
 def mel_enrolment_end(context: Context, data_dict: DataDict) -> dict[str, Any]:
     """End a commune's enrolment today; its datasets become read-only."""
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_end", context, data_dict)
     data = _validate(data_dict, schema.enrolment_change_schema(), context)
     organization = model.Group.get(data["organization"])
@@ -142,6 +172,7 @@ def mel_enrolment_end(context: Context, data_dict: DataDict) -> dict[str, Any]:
 
 def mel_enrolment_make_permanent(context: Context, data_dict: DataDict) -> dict[str, Any]:
     """Turn a commune's enrolment into a lasting membership."""
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_make_permanent", context, data_dict)
     data = _validate(data_dict, schema.enrolment_change_schema(), context)
     organization = model.Group.get(data["organization"])
@@ -152,15 +183,26 @@ def mel_enrolment_make_permanent(context: Context, data_dict: DataDict) -> dict[
 def mel_enrolment_notify(context: Context, data_dict: DataDict) -> dict[str, Any]:
     """Email the admins of communes whose period ends in 30 or 7 days or has ended.
 
-    Each notice goes out once per end date: safe to run daily from cron.
+    Each notice goes out once per end date and address: safe to run daily from
+    cron. What was delivered is recorded; if the mail server refused some
+    notices, they are tried again on the next run and this raises a
+    ValidationError that says so.
+
+    :returns: ``sent`` (commune, kind, recipients) and ``unreachable``, the
+        notices due to a commune with no admin email and no contact
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_enrolment_notify", context, data_dict)
-    return {"sent": notifications.send_due(_user_id(context))}
+    result = notifications.send_due(_user_id(context))
+    if result["failed"]:
+        raise tk.ValidationError({"mail": [notifications.failure_message(result)]})
+    return {"sent": result["sent"], "unreachable": result["unreachable"]}
 
 
 # Quota
 
 
+@tk.side_effect_free
 def mel_quota_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
     """A commune's datasets against its target and its maximum.
 
@@ -168,6 +210,7 @@ def mel_quota_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
     :returns: count, public_count, minimum, maximum, remaining and status
         (``incomplete`` below the target, ``complete``, or ``full`` at the maximum)
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_quota_show", context, data_dict)
     data = _validate(data_dict, schema.quota_show_schema(), context)
     return quota.status(model.Group.get(data["organization"]))
@@ -180,9 +223,12 @@ def mel_quota_set(context: Context, data_dict: DataDict) -> dict[str, Any]:
     :param maximum: the new maximum
     :param reason: why
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_quota_set", context, data_dict)
     data = _validate(data_dict, schema.quota_set_schema(), context)
     organization = model.Group.get(data["organization"])
+    # Concurrent grants queue (and creations wait for the new maximum).
+    quota.lock(organization.id)
     quota.set_maximum(organization, data["maximum"], _user_id(context), data.get("reason", ""))
     model.repo.commit()
     return quota.status(organization)
@@ -198,6 +244,7 @@ def _not_checked() -> str:
 @tk.side_effect_free
 def mel_data_model_list(context: Context, data_dict: DataDict) -> list[dict[str, Any]]:
     """The data models a dataset can follow, with the URL that identifies each."""
+    _refuse_nul(data_dict)
     tk.check_access("mel_data_model_list", context, data_dict)
     return [
         {
@@ -220,6 +267,7 @@ def mel_validation_show(context: Context, data_dict: DataDict) -> dict[str, Any]
     :returns: status (pending, valid, invalid or error), the errors (line, column,
         code and message, at most 100) and what was detected (encoding, delimiter, rows)
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_validation_show", context, data_dict)
     data = _validate(data_dict, schema.validation_schema(), context)
     report = validation.show(data["id"])
@@ -228,11 +276,12 @@ def mel_validation_show(context: Context, data_dict: DataDict) -> dict[str, Any]
     return report
 
 
-def mel_validation_run(context: Context, data_dict: DataDict) -> dict[str, Any]:
+def mel_validation_run(context: Context, data_dict: DataDict) -> dict[str, Any] | None:
     """Check a resource again now (large files and links: in a background job).
 
     :param id: the resource's id
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_validation_run", context, data_dict)
     data = _validate(data_dict, schema.validation_schema(), context)
     resource = model.Resource.get(data["id"])
@@ -254,6 +303,7 @@ def mel_quality_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
     :returns: score (out of 405), rating (excellent, good, sufficient or bad), points per
         dimension and per check, and the checks that miss points with a hint for each
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_quality_show", context, data_dict)
     data = _validate(data_dict, schema.quality_show_schema(), context)
     if data.get("id"):
@@ -270,11 +320,31 @@ def mel_quality_list(context: Context, data_dict: DataDict) -> list[dict[str, An
 
     Each dataset's result is cached until it changes, so a second call costs a search.
     """
+    _refuse_nul(data_dict)
     tk.check_access("mel_quality_list", context, data_dict)
     return quality.organizations_quality()
 
 
 # Core actions that add a dataset to a commune: each passes the quota first.
+
+
+# Fields these chained actions read before CKAN validates: of any other type
+# than text (a list, an object) they would fail inside the database driver.
+_TEXT_FIELDS = ("id", "name", "owner_org", "organization_id", "state")
+
+
+def _refuse_malformed(data_dict: DataDict) -> None:
+    _refuse_nul(data_dict)
+    errors = {
+        field: [tk._("Give a text value.")]
+        for field in _TEXT_FIELDS
+        if data_dict.get(field) is not None and not isinstance(data_dict[field], str)
+    }
+    private = data_dict.get("private")
+    if private is not None and not isinstance(private, (bool, str)):
+        errors["private"] = [tk._("Give true or false.")]
+    if errors:
+        raise tk.ValidationError(errors)
 
 
 def _commune(id_or_name: str | None) -> model.Group | None:
@@ -284,6 +354,7 @@ def _commune(id_or_name: str | None) -> model.Group | None:
 
 @tk.chained_action
 def package_create(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    _refuse_malformed(data_dict)
     commune = _commune(data_dict.get("owner_org"))
     if commune is not None:
         tk.check_access("package_create", context, data_dict)
@@ -293,6 +364,7 @@ def package_create(next_action: Action, context: Context, data_dict: DataDict) -
 
 @tk.chained_action
 def package_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    _refuse_malformed(data_dict)
     package = model.Package.get(data_dict.get("id") or data_dict.get("name") or "")
     if package is not None:
         commune = _commune(data_dict.get("owner_org") or package.owner_org)
@@ -301,11 +373,13 @@ def package_update(next_action: Action, context: Context, data_dict: DataDict) -
         if commune is not None and (moving_in or restoring):
             tk.check_access("package_update", context, data_dict)
             quota.check(commune)
+        datasets.resources_follow_data_model(package, data_dict)
     return next_action(context, data_dict)
 
 
 @tk.chained_action
 def package_owner_org_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    _refuse_malformed(data_dict)
     package = model.Package.get(data_dict.get("id") or "")
     commune = _commune(data_dict.get("organization_id"))
     if package is not None and commune is not None and commune.id != package.owner_org:
@@ -314,13 +388,36 @@ def package_owner_org_update(next_action: Action, context: Context, data_dict: D
     return next_action(context, data_dict)
 
 
-# ckanext-dcat's feeds publish active datasets only. Their search already leaves
+# Resource actions: the file is checked once, by after_resource_create/update (in the
+# request, or queued from there). The package update they make inside must not queue a
+# check of it too (see MelPlugin._check_resources).
+
+
+@tk.chained_action
+def resource_create(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    context["mel_resource_action"] = True
+    try:
+        return next_action(context, data_dict)
+    finally:
+        context.pop("mel_resource_action", None)
+
+
+@tk.chained_action
+def resource_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    context["mel_resource_action"] = True
+    try:
+        return next_action(context, data_dict)
+    finally:
+        context.pop("mel_resource_action", None)
+
+
+# ckanext-dcat's feeds publish active datasets only, never reuses. Their search already leaves
 # private datasets out; a `fq` naming another state must not bring drafts or
 # deleted datasets in.
 
 
 def _active_only(data_dict: DataDict) -> DataDict:
-    return {**data_dict, "fq": f"{data_dict.get('fq') or ''} +state:active".strip()}
+    return {**data_dict, "fq": f"{data_dict.get('fq') or ''} +state:active +dataset_type:dataset".strip()}
 
 
 def _refuse_unlinkable_query() -> None:
@@ -353,3 +450,22 @@ def dcat_catalog_show(next_action: Action, context: Context, data_dict: DataDict
 @tk.side_effect_free
 def dcat_catalog_search(next_action: Action, context: Context, data_dict: DataDict) -> Any:
     return next_action(context, _active_only(data_dict))
+
+
+# A commune's reference fields are the MEL's (logic/auth.py). An update that
+# leaves them out keeps them: a commune admin's form shows them read-only, and
+# the boundary is on no form, so neither empties what only the MEL may change.
+
+
+@tk.chained_action
+def organization_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    _refuse_nul(data_dict)
+    ref = data_dict.get("id")
+    organization = model.Group.get(ref) if isinstance(ref, str) and ref else None
+    if organization is not None and communes.is_commune(organization):
+        kept = ("boundary",) if communes.is_mel_staff(context.get("user")) else communes.STAFF_ONLY_FIELDS
+        data_dict = {
+            **{field: communes.stored_value(organization, field) for field in kept},
+            **data_dict,
+        }
+    return next_action(context, data_dict)

@@ -171,3 +171,79 @@ def bulk_update_public(next_auth: AuthFunction, context: Context, data_dict: Dat
 @tk.chained_auth_function
 def bulk_update_delete(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
     return _refusal(context, [data_dict.get("org_id")]) or next_auth(context, data_dict)
+
+
+# A commune's reference data and its existence are the MEL's. Its own admins
+# edit its presentation (description, logo, website, contact), never its INSEE
+# code, SIREN, population, postcodes, boundary, name or title; nor delete it.
+
+
+def _organization(context: Context, data_dict: DataDict | None) -> model.Group | None:
+    data_dict = data_dict or {}
+    ref = data_dict.get("id") or data_dict.get("name")
+    group = model.Group.get(ref) if isinstance(ref, str) and ref else None
+    return group or context.get("group")
+
+
+def _reference_refusal(context: Context, data_dict: DataDict | None) -> AuthResult | None:
+    if communes.is_mel_staff(context.get("user")):
+        return None
+    changed = communes.staff_only_changes(_organization(context, data_dict), data_dict or {})
+    if not changed:
+        return None
+    message = tk._(
+        "Only MEL staff can change a commune's reference data ({fields}). Its admins can change "
+        "its description, logo, website and contact."
+    )
+    return {"success": False, "msg": message.format(fields=", ".join(changed))}
+
+
+def _staff_for_commune(context: Context, data_dict: DataDict | None) -> bool:
+    """MEL staff manage every commune, as its admins would."""
+    return communes.is_mel_staff(context.get("user")) and communes.is_commune(
+        _organization(context, data_dict)
+    )
+
+
+@tk.chained_auth_function
+def organization_update(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
+    if _staff_for_commune(context, data_dict):
+        return {"success": True}
+    return _reference_refusal(context, data_dict) or next_auth(context, data_dict)
+
+
+@tk.chained_auth_function
+def group_update(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
+    """group_update reaches organisations too: the same rule."""
+    return _reference_refusal(context, data_dict) or next_auth(context, data_dict)
+
+
+def _existence_refusal(context: Context, data_dict: DataDict | None) -> AuthResult | None:
+    if communes.is_commune(_organization(context, data_dict)) and not communes.is_mel_staff(
+        context.get("user")
+    ):
+        return {"success": False, "msg": tk._("Only MEL staff can delete or purge a commune.")}
+    return None
+
+
+@tk.chained_auth_function
+def organization_delete(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
+    if _staff_for_commune(context, data_dict):
+        return {"success": True}
+    return _existence_refusal(context, data_dict) or next_auth(context, data_dict)
+
+
+@tk.chained_auth_function
+def group_delete(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
+    return _existence_refusal(context, data_dict) or next_auth(context, data_dict)
+
+
+@tk.chained_auth_function
+def organization_purge(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
+    """CKAN lets sysadmins alone purge (they never reach here): the same for communes."""
+    return _existence_refusal(context, data_dict) or next_auth(context, data_dict)
+
+
+@tk.chained_auth_function
+def group_purge(next_auth: AuthFunction, context: Context, data_dict: DataDict) -> AuthResult:
+    return _existence_refusal(context, data_dict) or next_auth(context, data_dict)

@@ -5,21 +5,26 @@ from ckan.types import Schema, Validator, ValidatorFactory
 
 from ckanext.mel.enrolment import Status
 
+# The largest quota a commune can be granted, and the longest extension at once:
+# beyond them a value is a typing error (and would overflow the database column).
+MAX_QUOTA = 10_000
+MAX_MONTHS = 1_200
+
 
 @validator_args
 def enrolment_create_schema(
     not_empty: Validator,
     ignore_missing: Validator,
     unicode_safe: Validator,
-    isodate: Validator,
+    mel_string: Validator,
     mel_commune_id: Validator,
-    mel_as_date: Validator,
+    mel_iso_date: Validator,
 ) -> Schema:
     return {
-        "organization": [not_empty, unicode_safe, mel_commune_id],
-        "start_date": [ignore_missing, isodate, mel_as_date],
-        "end_date": [ignore_missing, isodate, mel_as_date],
-        "reason": [ignore_missing, unicode_safe],
+        "organization": [not_empty, mel_string, unicode_safe, mel_commune_id],
+        "start_date": [ignore_missing, mel_string, mel_iso_date],
+        "end_date": [ignore_missing, mel_string, mel_iso_date],
+        "reason": [ignore_missing, mel_string, unicode_safe],
     }
 
 
@@ -29,17 +34,20 @@ def enrolment_show_schema(
     unicode_safe: Validator,
     mel_commune_id: Validator,
     ignore_missing: Validator,
-    boolean_validator: Validator,
+    mel_boolean: Validator,
+    mel_string: Validator,
 ) -> Schema:
     return {
-        "organization": [not_empty, unicode_safe, mel_commune_id],
-        "include_history": [ignore_missing, boolean_validator],
+        "organization": [not_empty, mel_string, unicode_safe, mel_commune_id],
+        "include_history": [ignore_missing, mel_boolean],
     }
 
 
 @validator_args
-def enrolment_list_schema(ignore_missing: Validator, one_of: ValidatorFactory) -> Schema:
-    return {"status": [ignore_missing, one_of([s.value for s in Status])]}
+def enrolment_list_schema(
+    ignore_missing: Validator, mel_string: Validator, one_of: ValidatorFactory
+) -> Schema:
+    return {"status": [ignore_missing, mel_string, one_of([s.value for s in Status])]}
 
 
 @validator_args
@@ -47,32 +55,39 @@ def enrolment_extend_schema(
     not_empty: Validator,
     ignore_missing: Validator,
     unicode_safe: Validator,
-    isodate: Validator,
-    natural_number_validator: Validator,
+    int_validator: Validator,
+    mel_int_in_range: ValidatorFactory,
+    mel_string: Validator,
     mel_commune_id: Validator,
-    mel_as_date: Validator,
+    mel_iso_date: Validator,
 ) -> Schema:
     return {
-        "organization": [not_empty, unicode_safe, mel_commune_id],
-        "months": [ignore_missing, natural_number_validator],
-        "until": [ignore_missing, isodate, mel_as_date],
-        "reason": [ignore_missing, unicode_safe],
+        "organization": [not_empty, mel_string, unicode_safe, mel_commune_id],
+        "months": [ignore_missing, int_validator, mel_int_in_range(1, MAX_MONTHS)],
+        "until": [ignore_missing, mel_string, mel_iso_date],
+        "reason": [ignore_missing, mel_string, unicode_safe],
     }
 
 
 @validator_args
 def enrolment_change_schema(
-    not_empty: Validator, ignore_missing: Validator, unicode_safe: Validator, mel_commune_id: Validator
+    not_empty: Validator,
+    ignore_missing: Validator,
+    unicode_safe: Validator,
+    mel_string: Validator,
+    mel_commune_id: Validator,
 ) -> Schema:
     return {
-        "organization": [not_empty, unicode_safe, mel_commune_id],
-        "reason": [ignore_missing, unicode_safe],
+        "organization": [not_empty, mel_string, unicode_safe, mel_commune_id],
+        "reason": [ignore_missing, mel_string, unicode_safe],
     }
 
 
 @validator_args
-def quota_show_schema(not_empty: Validator, unicode_safe: Validator, mel_commune_id: Validator) -> Schema:
-    return {"organization": [not_empty, unicode_safe, mel_commune_id]}
+def quota_show_schema(
+    not_empty: Validator, unicode_safe: Validator, mel_string: Validator, mel_commune_id: Validator
+) -> Schema:
+    return {"organization": [not_empty, mel_string, unicode_safe, mel_commune_id]}
 
 
 @validator_args
@@ -80,29 +95,34 @@ def quota_set_schema(
     not_empty: Validator,
     ignore_missing: Validator,
     unicode_safe: Validator,
-    natural_number_validator: Validator,
+    int_validator: Validator,
+    mel_int_in_range: ValidatorFactory,
+    mel_string: Validator,
     mel_commune_id: Validator,
 ) -> Schema:
     return {
-        "organization": [not_empty, unicode_safe, mel_commune_id],
-        "maximum": [not_empty, natural_number_validator],
-        "reason": [ignore_missing, unicode_safe],
+        "organization": [not_empty, mel_string, unicode_safe, mel_commune_id],
+        "maximum": [not_empty, int_validator, mel_int_in_range(0, MAX_QUOTA)],
+        "reason": [ignore_missing, mel_string, unicode_safe],
     }
 
 
 @validator_args
-def validation_schema(not_empty: Validator, unicode_safe: Validator, resource_id_exists: Validator) -> Schema:
-    return {"id": [not_empty, unicode_safe, resource_id_exists]}
+def validation_schema(
+    not_empty: Validator, unicode_safe: Validator, mel_string: Validator, resource_id_exists: Validator
+) -> Schema:
+    return {"id": [not_empty, mel_string, unicode_safe, resource_id_exists]}
 
 
 @validator_args
 def quality_show_schema(
     ignore_missing: Validator,
     unicode_safe: Validator,
+    mel_string: Validator,
     package_id_or_name_exists: Validator,
     group_id_or_name_exists: Validator,
 ) -> Schema:
     return {
-        "id": [ignore_missing, unicode_safe, package_id_or_name_exists],
-        "organization": [ignore_missing, unicode_safe, group_id_or_name_exists],
+        "id": [ignore_missing, mel_string, unicode_safe, package_id_or_name_exists],
+        "organization": [ignore_missing, mel_string, unicode_safe, group_id_or_name_exists],
     }
