@@ -17,8 +17,9 @@ import ckan.plugins.toolkit as tk
 import yaml
 from flask import has_request_context
 
+from ckanext.mel.vocabularies import EU_DATA_THEME
+
 HERE = Path(__file__).parent
-EU_DATA_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ class DataModel:
     def has_coordinates(self) -> bool:
         return bool(self.latitude and self.longitude)
 
+    @property
+    def coordinates(self) -> tuple[str, str] | None:
+        """The (latitude, longitude) columns of a model whose rows are places."""
+        if self.latitude and self.longitude:
+            return self.latitude, self.longitude
+        return None
+
     def title(self) -> str:
         """The label in the interface's language (the site's default outside a request)."""
         lang = tk.h.lang() if has_request_context() else tk.config.get("ckan.locale_default")
@@ -65,6 +73,18 @@ class DataModel:
 
     def field_names(self) -> list[str]:
         return [field["name"] for field in self.schema()["fields"]]
+
+    def sheet_names(self) -> list[str]:
+        """What a spreadsheet's sheet may be named to be read rather than the first one.
+
+        The model's id with or without its publisher's prefix ("scdl-prenoms",
+        "prenoms"), its labels, the schema's name and title; compared without
+        case, accents or punctuation (checks/spreadsheets.py).
+        """
+        schema = self.schema()
+        short = self.id.split("-", 1)[1] if self.id.startswith(("scdl-", "mel-", "schema-")) else self.id
+        names = [self.id, short, *self.label.values(), schema.get("name"), schema.get("title")]
+        return [name for name in names if isinstance(name, str) and name]
 
 
 @functools.cache
