@@ -76,7 +76,7 @@ def dcat_ap_2_graph(dataset: dict[str, Any]) -> Graph:
 
 
 def load_demo() -> list[dict[str, Any]]:
-    """The demo's datasets as `ckan mel demo datasets` loads them, with their communes."""
+    """The demo's datasets as `ckan mel-demo datasets` loads them, with their communes."""
     from ckanext.mel import demo
 
     context = {"user": factories.Sysadmin()["name"]}

@@ -82,6 +82,7 @@ class TestDataset:
         assert polygon.geom_type == "Polygon"
         assert polygon.contains(boundary)
         assert polygon.bounds == pytest.approx(boundary.bounds, abs=2e-4)  # the commune's box
+        # Kept: DCAT-AP 2.1.1's recommended shapes ask for it (data.gouv.fr drops it, harmlessly).
         centroid = shapely.from_wkt(str(_one(g, place, DCAT.centroid)))
         assert centroid.geom_type == "Point" and polygon.contains(centroid)
         # DCAT-AP 2.1.1 wants locn:geometry as a literal, DCAT-AP 3 as a node: neither.
@@ -251,3 +252,12 @@ def test_the_catalogue(app, mel_organization, commune):
     west, south, east, north = shapely.from_geojson(str(_one(g, territory, DCAT.bbox))).bounds
     assert 2.7 < west < east < 3.4 and 50.4 < south < north < 50.9  # Lille's metropolis
     assert (catalogue, DCTERMS.issued, None) in g
+
+
+def test_every_licence_of_the_portal_says_how_it_is_published_and_no_other():
+    """One registry (vocabularies.py): licenses.json's ids, each with its EU table entry."""
+    from ckanext.mel import vocabularies
+
+    assert set(vocabularies.LICENCES) == vocabularies.license_ids()
+    for license_id, licence in vocabularies.LICENCES.items():
+        assert vocabularies.license_id_for(licence.uri) == license_id

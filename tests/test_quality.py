@@ -12,8 +12,8 @@ from ckan.tests import factories
 from ckan.tests.helpers import call_action, call_auth
 
 from ckanext.mel import quality
-from tests.conftest import api_token, call_as_sysadmin
 from tests.dcat_data import EU, complete_dataset, lille_boundary, load_demo
+from tests.helpers import api_token, call_as_sysadmin
 
 
 def _points(result: dict) -> dict[str, float]:
@@ -156,7 +156,8 @@ class TestADataset:
         assert result["violations"]
 
 
-@pytest.mark.usefixtures("clean_db", "clean_index")
+# clean_queues: the burst worker below scores this test's datasets, not every earlier test's.
+@pytest.mark.usefixtures("clean_db", "clean_index", "clean_queues")
 class TestAccess:
     def test_a_private_dataset_is_scored_for_its_commune_only(self, commune):
         dataset = factories.Dataset(owner_org=commune["id"], private=True)
@@ -197,9 +198,55 @@ class TestAccess:
             headers = {"Authorization": api_token(user["name"])} if user else {}
             return app.get(f"/dataset/{dataset['name']}", headers=headers).body
 
+        _score_in_the_background()
         assert 'id="mel-quality"' in page(agent) and "405" in page(agent)
         assert 'id="mel-quality"' not in page(stranger)
         assert 'id="mel-quality"' not in page(None)
+
+
+def _score_in_the_background() -> None:
+    """What `ckan jobs worker default mel_quality` does after each change (scripts/run.sh)."""
+    from ckan.lib import jobs
+
+    jobs.Worker([quality.QUEUE]).work(burst=True)
+
+
+@pytest.mark.usefixtures("clean_db", "clean_index", "clean_queues", "with_test_worker")
+class TestScoredInTheBackground:
+    """Scoring takes a SHACL validation: a job does it after each change, a page view only reads it."""
+
+    def test_a_change_queues_the_score_and_the_job_stores_it(self, bare):
+        dataset = call_action("package_show", id=bare["id"])
+        assert quality._stored(dataset) is None
+        _score_in_the_background()
+        assert quality._stored(dataset) is not None
+        assert quality.stored_quality(dataset)["score"] == 120
+
+    def test_a_page_view_only_reads_and_queues_what_is_missing(self, bare):
+        from ckan.lib import jobs
+
+        _score_in_the_background()
+        # The score of an older version is not shown for a newer one.
+        call_as_sysadmin("package_patch", id=bare["id"], tag_string="budget")
+        changed = call_action("package_show", id=bare["id"])
+        jobs.get_queue(quality.QUEUE).empty()
+        quality.connect_to_redis().delete(quality._key(bare["id"]) + ":queued")
+        assert quality.stored_quality(changed) is None
+        assert quality._stored(changed) is None  # not measured by the view…
+        assert jobs.get_queue(quality.QUEUE).count == 1  # …but queued
+        assert quality.stored_quality(changed) is None
+        assert jobs.get_queue(quality.QUEUE).count == 1  # once
+        _score_in_the_background()
+        assert quality.stored_quality(changed)["score"] == 150
+
+    def test_the_editor_s_page_shows_the_score_once_the_job_has_run(self, app, commune):
+        editor = factories.User()
+        call_action("organization_member_create", id=commune["id"], username=editor["name"], role="editor")
+        dataset = factories.Dataset(owner_org=commune["id"], title="Données", notes="Des données.")
+        headers = {"Authorization": api_token(editor["name"])}
+        assert 'id="mel-quality"' not in app.get(f"/dataset/{dataset['name']}", headers=headers).body
+        _score_in_the_background()
+        assert 'id="mel-quality"' in app.get(f"/dataset/{dataset['name']}", headers=headers).body
 
 
 @pytest.mark.usefixtures("clean_db", "clean_index")

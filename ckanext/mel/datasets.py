@@ -14,21 +14,7 @@ from ckan import model
 from ckan.lib.navl.dictization_functions import missing
 from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
 
-from ckanext.mel import communes, datamodels, extent
-
-INSEE_COMMUNE_URI = "http://id.insee.fr/geo/commune/{code}"
-
-
-def commune_uri(insee_code: str) -> str:
-    return INSEE_COMMUNE_URI.format(code=insee_code)
-
-
-def commune_coverage(organization: model.Group) -> dict[str, str]:
-    """The commune as a place: its INSEE URI, its name and its boundary."""
-    coverage = {"uri": commune_uri(organization.extras["insee_code"]), "text": organization.title}
-    if organization.extras.get("boundary"):
-        coverage["geom"] = organization.extras["boundary"]
-    return coverage
+from ckanext.mel import communes, datamodels, dataset_names, extent
 
 
 def fill_defaults(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
@@ -36,6 +22,7 @@ def fill_defaults(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDi
     owner = data.get(("owner_org",))
     organization = model.Group.get(owner) if owner and owner is not missing else None
     if organization is not None and organization.is_organization:
+        dataset_names.set_commune_name(data, context, organization)
         if communes.is_commune(organization) and not _has_items(data, "spatial_coverage"):
             package = model.Package.get(_text(data.get(("id",))))
             _set_items(data, "spatial_coverage", [extent.commune_place(organization, package)])
@@ -58,7 +45,7 @@ def _has_value(value: Any) -> bool:
     if isinstance(value, str):
         try:
             value = json.loads(value) if value.startswith("[") else value
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past Python's limit: left to the validators
             pass
     return bool(value)
 
@@ -76,3 +63,28 @@ def _set_items(data: FlattenDataDict, field: str, items: list[dict[str, str]]) -
     for index, item in enumerate(items):
         for name, value in item.items():
             data[(field, index, name)] = value
+
+
+def resources_follow_data_model(package: model.Package, data_dict: dict[str, Any]) -> None:
+    """Make package_update validate every resource again when the data model changes.
+
+    A tabular resource's `conforms_to` is the dataset's data model (the
+    mel_resource_conforms_to validator). CKAN 2.12's package_update validates
+    again only the resources whose dict changed, so a new model alone would
+    leave the old URL on them: without their `conforms_to` they differ, and
+    the validator sets it afresh.
+    """
+    if "data_model" not in data_dict:
+        return
+    if (data_dict.get("data_model") or "") == (package.extras.get("data_model") or ""):
+        return
+    resources = data_dict.get("resources")
+    if resources is None:
+        resources = [resource.as_dict() for resource in package.resources]
+    # New dicts: package_patch's resources are the very dicts of the package it compares them with.
+    data_dict["resources"] = [
+        {key: value for key, value in resource.items() if key != "conforms_to"}
+        if isinstance(resource, dict)
+        else resource
+        for resource in resources
+    ]

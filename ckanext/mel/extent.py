@@ -7,23 +7,35 @@ points; otherwise the commune's boundary. It is stored on the commune's place
 (the coverage item with the commune's INSEE URI); a coverage the agent replaced
 by places of their own is left alone.
 
-Refreshing a dataset after a check is a system update: it runs as the site user,
-so that neither the enrolment rule nor the quota refuses it, and it changes no
-resource, so that it starts no new check.
+Points outside the commune (its boundary's box, widened by MARGIN) are left
+out of the box and counted in the check's report: latitude and longitude
+swapped, or a place of another town, would otherwise stretch the extent across
+the country.
+
+After a check, validation.py asks for the refreshed coverage and writes it
+(write_coverage) straight into the dataset's extra, commits and reindexes the
+dataset once, without a second full package update (validation, activity,
+hooks) on the upload path. It never changes a resource, so it never starts a
+new check.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 import json
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan import model
 
-from ckanext.mel import communes, datasets
+from ckanext.mel import communes
+from ckanext.mel.model import VALID, ValidationReport
 
 # Points closer than this (in degrees, about 50 m) still make a box with an area.
 MIN_SIZE = 0.0005
+# How far outside its commune's boundary box a point still counts (degrees: about 2 km).
+MARGIN = 0.02
 
 
 def bbox_polygon(bbox: list[float]) -> dict[str, Any]:
@@ -50,8 +62,6 @@ def union(boxes: list[list[float]]) -> list[float] | None:
 
 def data_bbox(package: model.Package) -> list[float] | None:
     """The box around the points of the dataset's valid files."""
-    from ckanext.mel.validation import VALID, ValidationReport
-
     active = {r.id for r in package.resources}
     boxes = [
         report.report["bbox"]
@@ -63,7 +73,7 @@ def data_bbox(package: model.Package) -> list[float] | None:
 
 def commune_place(organization: model.Group, package: model.Package | None) -> dict[str, str]:
     """The commune as a place: its boundary, or the box of the dataset's points if there are any."""
-    place = datasets.commune_coverage(organization)
+    place = communes.commune_coverage(organization)
     bbox = data_bbox(package) if package is not None else None
     if bbox is not None:
         place["geom"] = json.dumps(bbox_polygon(bbox), separators=(",", ":"))
@@ -82,39 +92,77 @@ def coverage_for(package: model.Package, current: list[dict[str, Any]]) -> list[
     return [place, *others]
 
 
-def apply_reports(package_id: str) -> None:
-    """Refresh the dataset after a check: its extent and, if invalid data blocks, its visibility."""
-    from ckanext.mel.validation import INVALID, ValidationReport
-
-    package = model.Package.get(package_id)
-    if package is None or package.state == "deleted":
-        return
-    context = system_context()
-    dataset = tk.get_action("package_show")(dict(context), {"id": package_id})
-    changes: dict[str, Any] = {}
-
+def refreshed_coverage(package: model.Package) -> list[dict[str, Any]] | None:
+    """The dataset's coverage after a check, or None when its extent stays as it is."""
+    dataset = tk.get_action("package_show")(system_context(), {"id": package.id})
     current = dataset.get("spatial_coverage") or []
     coverage = coverage_for(package, current)
-    if coverage != current:
-        changes["spatial_coverage"] = coverage
+    return coverage if coverage != current else None
 
-    if tk.config.get("ckanext.mel.validation.block_invalid"):
-        active = {r.id for r in package.resources}
-        reports = [r for r in ValidationReport.for_package(package_id) if r.resource_id in active]
-        invalid = [r for r in reports if r.status == INVALID]
-        if invalid and not package.private:
-            changes["private"] = True
-            for report in invalid:
-                report.blocked = True
-        elif not invalid and package.private and any(r.blocked for r in reports):
-            changes["private"] = False
-            for report in reports:
-                report.blocked = False
 
-    if changes:
-        tk.get_action("package_patch")(dict(context), {"id": package_id, **changes})
-    else:
-        model.repo.commit()
+def write_coverage(package: model.Package, coverage: list[dict[str, Any]]) -> None:
+    """The coverage stored as scheming stores it (JSON in the extra), then the dataset reindexed once."""
+    package.extras["spatial_coverage"] = json.dumps(coverage)
+    package.metadata_modified = datetime.datetime.utcnow()
+    # CKAN 2.11 reindexes a changed package when the session commits (its synchronous search
+    # plugin sees what was flushed); 2.12 indexes in the actions only, so it is asked here.
+    model.Session.flush()
+    model.repo.commit()
+    if tk.check_ckan_version("2.12"):
+        from ckan.lib import search
+
+        search.rebuild(package.id)
+
+
+def geometry_box(geometry: dict[str, Any]) -> list[float] | None:
+    """[west, south, east, north] of a GeoJSON geometry's coordinates."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(node: Any) -> None:
+        if (
+            isinstance(node, (list, tuple))
+            and len(node) >= 2
+            and all(isinstance(v, (int, float)) for v in node[:2])
+        ):
+            xs.append(float(node[0]))
+            ys.append(float(node[1]))
+        elif isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+
+    walk(geometry.get("coordinates"))
+    for part in geometry.get("geometries") or []:
+        box = geometry_box(part)
+        if box:
+            xs.extend([box[0], box[2]])
+            ys.extend([box[1], box[3]])
+    return [min(xs), min(ys), max(xs), max(ys)] if xs else None
+
+
+def _widened(box: list[float] | None) -> list[float] | None:
+    if box is None:
+        return None
+    return [box[0] - MARGIN, box[1] - MARGIN, box[2] + MARGIN, box[3] + MARGIN]
+
+
+@functools.cache
+def _territory_box() -> list[float] | None:
+    """The box of the 95 communes together: where the MEL's own datasets' points are."""
+    boxes = [geometry_box(json.loads(c.boundary)) for c in communes.reference_communes() if c.boundary]
+    return union([b for b in boxes if b])
+
+
+def area_for(package: model.Package | None) -> list[float] | None:
+    """Where the dataset's points may be: its commune's box, or the MEL's, widened by MARGIN."""
+    organization = model.Group.get(package.owner_org) if package is not None and package.owner_org else None
+    if organization and communes.is_commune(organization):
+        try:
+            box = geometry_box(json.loads(organization.extras.get("boundary") or "null") or {})
+        except (TypeError, ValueError):
+            box = None
+        return _widened(box)
+    return _widened(_territory_box())
 
 
 def system_context() -> dict[str, Any]:

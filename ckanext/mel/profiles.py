@@ -4,9 +4,11 @@ It runs after ckanext-dcat's DCAT-AP profile (`euro_dcat_ap_3`, or `euro_dcat_ap
 with `euro_dcat_ap_scheming`) and completes or corrects its graph:
 
 - the publisher is the commune as a `foaf:Organization`, identified by its SIREN;
-- places carry a bounding-box polygon and a centroid instead of `locn:geometry`,
-  because DCAT-AP 2.1.1 wants that geometry as a literal and DCAT-AP 3 as a node:
-  `dcat:bbox` validates under both, and data.gouv.fr keeps it as the coverage;
+- places carry a bounding-box polygon instead of `locn:geometry`, because
+  DCAT-AP 2.1.1 wants that geometry as a literal and DCAT-AP 3 as a node:
+  `dcat:bbox` validates under both, and data.gouv.fr keeps it as the coverage
+  with a centroid, which DCAT-AP 2.1.1's recommended shapes ask for (udata drops
+  that point with a harmless warning);
 - distributions get EU file-type and IANA media-type URIs, an EU licence URI that
   data.gouv.fr also recognises (by its label), a rights statement, an availability,
   and a download URL for files, their access URL being the resource's page;
@@ -14,12 +16,21 @@ with `euro_dcat_ap_scheming`) and completes or corrects its graph:
 
 Parsing maps these back to the portal's fields, so that ckanext-dcat's harvester
 gets the licence, formats and data-model link of a MEL feed.
+
+A feed page serialises a hundred datasets into one graph: the organisations are
+read once per process and organisation version (feed_cache.py), and the triples
+that datasets share (publishers, licences, vocabulary terms) are added once per
+graph.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +38,7 @@ import ckan.plugins.toolkit as tk
 import shapely
 import shapely.wkt
 from ckan import model
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ckanext.dcat.profiles import (
@@ -41,18 +52,27 @@ from ckanext.dcat.profiles import (
     RDF,
     RDFS,
     SKOS,
+    XSD,
     CleanedURIRef,
     RDFProfile,
 )
 from ckanext.dcat.utils import catalog_uri, resource_uri
-from ckanext.mel import communes, vocabularies
+from ckanext.mel import communes, feed_cache, vocabularies
+from ckanext.mel.consolidation.dcat import describe_sources
+from ckanext.mel.loader.dcat import describe_access_service
+from ckanext.mel.vocabularies import (
+    ADMS_LICENCE_TYPE,
+    EU_AUTHORITY,
+    EU_LANGUAGE,
+    LICENCE_TYPE_LABELS,
+    LICENCES,
+    Licence,
+    licence_uri,
+    license_id_for,
+)
 
-EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
-EU_LICENCE = EU_AUTHORITY + "licence/"
-EU_LANGUAGE = EU_AUTHORITY + "language/"
 DATA_THEMES = URIRef(EU_AUTHORITY + "data-theme")
 AVAILABILITY = EU_AUTHORITY + "planned-availability/"
-ADMS_LICENCE_TYPE = "http://purl.org/adms/licencetype/"
 LOCAL_AUTHORITY = URIRef("http://purl.org/adms/publishertype/LocalAuthority")
 
 # The DCAT-AP 2 serialisation, for data.europa.eu: its MQA checks DCAT-AP 2.1.1.
@@ -62,57 +82,7 @@ LOCALE_LANGUAGES = {"fr": "FRA", "en": "ENG", "nl": "NLD"}
 BBOX_MARGIN = 1e-4  # degrees, about 10 m
 
 
-@dataclass(frozen=True)
-class Licence:
-    """How a licence of the portal's list is published."""
-
-    eu_code: str  # in the EU licence authority table
-    types: tuple[str, ...]  # ADMS licence types
-    rights: str  # the conditions of reuse, for dct:rights
-
-    @property
-    def uri(self) -> str:
-        return EU_LICENCE + self.eu_code
-
-
-# data.gouv.fr matches the licence node's rdfs:label (the licence's title) with its
-# own list; data.europa.eu scores the EU authority-table URI.
-LICENCES = {
-    "lov2": Licence(
-        "ETALAB_2_0",
-        ("Attribution",),
-        "Réutilisation libre et gratuite, y compris commerciale, sous réserve de mentionner "
-        "la source des données et la date de leur dernière mise à jour.",
-    ),
-    "odc-odbl": Licence(
-        "ODC_BL",
-        ("Attribution", "ShareAlike"),
-        "Réutilisation libre sous réserve de mentionner la source et de partager sous la même "
-        "licence les bases de données qui en sont dérivées.",
-    ),
-}
-LICENCE_TYPE_LABELS = {
-    "Attribution": "Attribution",
-    "ShareAlike": "Share-alike",
-    "UnknownIPR": "Unknown IPR",
-}
 UNKNOWN_IPR = URIRef(ADMS_LICENCE_TYPE + "UnknownIPR")
-
-
-def licence_uri(license_id: str | None) -> str | None:
-    """The URI a licence is published under: EU authority table first, else its own URL."""
-    if not license_id:
-        return None
-    if license_id in LICENCES:
-        return LICENCES[license_id].uri
-    if license_id.startswith(("http://", "https://")):
-        return license_id
-    licence = model.Package.get_license_register().get(license_id)
-    return licence.url if licence is not None and licence.url else None
-
-
-def license_id_for(uri: str) -> str | None:
-    return next((key for key, lic in LICENCES.items() if lic.uri == uri), None)
 
 
 @lru_cache(maxsize=1)
@@ -121,22 +91,176 @@ def mel_territory() -> shapely.Geometry:
     return shapely.union_all([shapely.from_geojson(c.boundary) for c in communes.reference_communes()])
 
 
+@dataclass(frozen=True)
+class Place:
+    """A commune's boundary and what the feeds say of it, computed once per process."""
+
+    shape: shapely.Geometry
+    bbox: Literal
+    centroid: Literal
+
+    @classmethod
+    def of(cls, shape: shapely.Geometry) -> Place:
+        return cls(shape, _bbox_literal(shape), _centroid_literal(shape))
+
+
+# ckanext-dcat's profiles made quicker for the feeds (feeds.FeedSerializer), with the same triples
+
+
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?")
+
+
+class _ISODates:
+    """CKAN's own timestamps read as ISO 8601, not guessed by dateutil (a fifth of a page's time)."""
+
+    g: Graph
+
+    def _add_date_triple(self, subject: Node, predicate: URIRef, value: Any, _type: Any = Literal) -> None:
+        if isinstance(value, str) and _ISO_DATETIME.fullmatch(value):
+            moment = datetime.fromisoformat(value).isoformat()
+            self.g.add((subject, predicate, _type(moment, datatype=XSD.dateTime)))
+        else:
+            super()._add_date_triple(subject, predicate, value, _type)  # type: ignore[misc]
+
+
+class _GeometriesAsGiven:
+    """Geometries left as GeoJSON: the `mel` profile replaces them with boxes, so ckanext-dcat's
+    conversion to WKT (geomet, in Python, for every dataset's commune outline) would be thrown away."""
+
+    g: Graph
+
+    def _add_spatial_value_to_graph(self, spatial_ref: Node, predicate: URIRef, value: Any) -> None:
+        if predicate == LOCN.geometry and isinstance(value, str) and value.lstrip().startswith("{"):
+            self.g.add((spatial_ref, predicate, Literal(value, datatype=GEOJSON_IMT)))
+        else:
+            super()._add_spatial_value_to_graph(spatial_ref, predicate, value)  # type: ignore[misc]
+
+
+def feed_profile_classes(classes: list[type]) -> list[type]:
+    """The profiles of a feed's serializer, with the speed-ups above (geometries only before `mel`)."""
+    with_mel = any(issubclass(cls, MelProfile) for cls in classes)
+    return [_quicker(cls, with_mel) for cls in classes]
+
+
+@lru_cache(maxsize=64)
+def _quicker(cls: type, with_mel: bool) -> type:
+    if issubclass(cls, MelProfile) or not issubclass(cls, RDFProfile):
+        return cls
+    mixins: tuple[type, ...] = (_ISODates, _GeometriesAsGiven) if with_mel else (_ISODates,)
+    return type(cls.__name__, (*mixins, cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+
+
+@lru_cache(maxsize=1)
+def _territory_place() -> Place:
+    return Place.of(mel_territory())
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """What the feeds say of an organisation: its name, SIREN and, for a commune, its place."""
+
+    title: str
+    siren: str | None
+    places: dict[str, Place]  # by the commune's INSEE URI
+
+
+_publishers_lock = threading.Lock()
+_publishers: dict[str, Any] = {"version": None, "by_id": {}}
+
+
+def publisher(organization_id: str, version: int) -> Publisher | None:
+    """The organisation as published, read once per process and organisation version."""
+    with _publishers_lock:
+        by_id = _publishers_at(version)
+        if organization_id not in by_id:
+            organization = model.Group.get(organization_id)
+            by_id[organization_id] = _publisher(organization) if organization is not None else None
+        return by_id[organization_id]
+
+
+def _publishers_at(version: int) -> dict[str, Publisher | None]:
+    """Every active organisation as published at this version (call with the lock held)."""
+    if _publishers["version"] != version:
+        _publishers.update(version=version, by_id=_load_publishers())
+    return _publishers["by_id"]
+
+
+def warm_up(version: int) -> None:
+    """What the feeds compute once per process: the organisations and the MEL's territory."""
+    with _publishers_lock:
+        _publishers_at(version)
+    _territory_place()
+
+
+def _load_publishers() -> dict[str, Publisher | None]:
+    organizations = model.Session.query(model.Group).filter(
+        model.Group.is_organization.is_(True), model.Group.state == "active"
+    )
+    return {organization.id: _publisher(organization) for organization in organizations}
+
+
+def _publisher(organization: model.Group) -> Publisher:
+    from ckanext.mel.communes import commune_uri
+
+    extras = organization.extras or {}
+    places = {}
+    if extras.get("insee_code") and extras.get("boundary"):
+        boundary = _geometry(Literal(extras["boundary"]))
+        if boundary is not None:
+            places[commune_uri(extras["insee_code"])] = Place.of(boundary)
+    return Publisher(organization.title, extras.get("siren") or None, places)
+
+
+@dataclass
+class _GraphMemo:
+    """What one graph already holds, so that datasets of a page share it."""
+
+    version: int
+    done: set[Any] = field(default_factory=set)
+    rights: dict[str, BNode] = field(default_factory=dict)
+
+
+_memos: weakref.WeakKeyDictionary[Graph, _GraphMemo] = weakref.WeakKeyDictionary()
+
+
 class MelProfile(RDFProfile):
     # Datasets
 
+    @property
+    def memo(self) -> _GraphMemo:
+        memo = _memos.get(self.g)
+        if memo is None:
+            memo = _memos[self.g] = _GraphMemo(feed_cache.organisations_version())
+        return memo
+
+    def _first_time(self, *what: Any) -> bool:
+        """True the first time a shared node is met in this graph."""
+        if what in self.memo.done:
+            return False
+        self.memo.done.add(what)
+        return True
+
     def graph_from_dataset(self, dataset_dict: dict[str, Any], dataset_ref: Node) -> None:
         owner = dataset_dict.get("owner_org")
-        organization = model.Group.get(owner) if owner else None
-        if organization is not None:
-            for publisher in self.g.objects(dataset_ref, DCT.publisher):
-                self._organization(publisher, organization.title, organization.extras.get("siren"))
+        published_by = publisher(owner, self.memo.version) if owner else None
+        if published_by is not None:
+            # The search index keeps the organisation's title of the dataset's last indexing.
+            indexed = (dataset_dict.get("organization") or {}).get("title")
+            for agent in self.g.objects(dataset_ref, DCT.publisher):
+                if self._first_time("publisher", agent):
+                    if indexed and (agent, FOAF.name, Literal(indexed)) in self.g:
+                        self.g.set((agent, FOAF.name, Literal(published_by.title)))
+                    self._organization(agent, published_by.title, published_by.siren)
         self._landing_page(dataset_ref, dataset_dict)
         self._themes(dataset_ref)
-        places = _commune_places(organization)
+        places = published_by.places if published_by is not None else {}
         for location in list(self.g.objects(dataset_ref, DCT.spatial)):
             self._location(dataset_ref, location, places)
         for resource in dataset_dict.get("resources", []):
-            self._distribution(CleanedURIRef(resource_uri(resource)), resource, dataset_dict)
+            distribution = CleanedURIRef(resource_uri(resource))
+            self._distribution(distribution, resource, dataset_dict)
+            describe_access_service(self.g, distribution, resource, dataset_ref)
+        describe_sources(self.g, dataset_ref, dataset_dict)  # a metropolitan dataset's sources
 
     def _organization(self, agent: Node, name: str, siren: str | None) -> None:
         self.g.add((agent, RDF.type, FOAF.Agent))
@@ -159,43 +283,44 @@ class MelProfile(RDFProfile):
     def _themes(self, dataset_ref: Node) -> None:
         labels = _choice_labels("theme")
         for theme in self.g.objects(dataset_ref, DCAT.theme):
-            if str(theme) in labels:
+            if str(theme) in labels and self._first_time("theme", theme):
                 self._concept(theme, labels[str(theme)], scheme=DATA_THEMES)
 
-    def _location(self, dataset_ref: Node, location: Node, places: dict[str, shapely.Geometry]) -> None:
-        """A bounding box and a centroid in place of the geometries (see the module's doc).
+    def _location(self, dataset_ref: Node, location: Node, places: dict[str, Place]) -> None:
+        """A bounding box in place of the geometries (see the module's doc).
 
         A commune's URI is shared by the datasets of a feed page: it carries the
         commune's own box, and a dataset covering only part of the commune gets a
         place of its own for that part.
         """
         self.g.add((location, RDF.type, DCT.Location))
-        shapes = [s for v in self.g.objects(location, LOCN.geometry) if (s := _geometry(v)) is not None]
+        # A set: the `spatial` field and the spatial coverage usually give the same geometry.
+        values = set(self.g.objects(location, LOCN.geometry))
+        shapes = [s for v in values if (s := _geometry(v)) is not None]
         self.g.remove((location, LOCN.geometry, None))
-        area = shapely.union_all(shapes) if shapes else None
+        self.g.remove((location, DCAT.centroid, None))
+        area = shapely.union_all(shapes) if len(shapes) > 1 else next(iter(shapes), None)
         commune = places.get(str(location))
         if commune is None:
             if area is not None:
-                self._bbox_and_centroid(location, area)
+                self._bbox(location, area)
             return
-        self._bbox_and_centroid(location, commune)
-        if area is not None and not _same_box(area, commune):
+        if self._first_time("place", location) and (location, DCAT.bbox, None) not in self.g:
+            self.g.add((location, DCAT.bbox, commune.bbox))
+        # ckanext-dcat's centroid, if any, was removed above: the commune's stands.
+        self.g.add((location, DCAT.centroid, commune.centroid))
+        if area is not None and not _same_box(area, commune.shape):
             part = BNode()
             self.g.add((dataset_ref, DCT.spatial, part))
             self.g.add((part, RDF.type, DCT.Location))
-            self._bbox_and_centroid(part, area)
+            self._bbox(part, area)
 
-    def _bbox_and_centroid(self, location: Node, shape: shapely.Geometry) -> None:
+    def _bbox(self, location: Node, shape: shapely.Geometry) -> None:
         if (location, DCAT.bbox, None) not in self.g:
-            # ckanext-dcat rounds WKT to 4 decimals: widen the box by as much to keep the area in.
-            west, south, east, north = shape.bounds
-            box = shapely.box(
-                west - BBOX_MARGIN, south - BBOX_MARGIN, east + BBOX_MARGIN, north + BBOX_MARGIN
-            )
-            self.g.add((location, DCAT.bbox, Literal(shapely.to_geojson(box), datatype=GEOJSON_IMT)))
+            self.g.add((location, DCAT.bbox, _bbox_literal(shape)))
         if (location, DCAT.centroid, None) not in self.g:
-            centroid = shapely.wkt.dumps(shapely.centroid(shape), rounding_precision=6)
-            self.g.add((location, DCAT.centroid, Literal(centroid, datatype=GSP.wktLiteral)))
+            # DCAT-AP 2.1.1's recommended shapes ask for it (a warning per place without one).
+            self.g.add((location, DCAT.centroid, _centroid_literal(shape)))
 
     # Distributions
 
@@ -210,7 +335,8 @@ class MelProfile(RDFProfile):
             code = "STABLE" if resource.get("url_type") == "upload" else "AVAILABLE"
             availability = URIRef(AVAILABILITY + code)
             self.g.add((ref, DCATAP.availability, availability))
-            self._concept(availability, {"en": code.lower()})
+            if self._first_time("availability", code):
+                self._concept(availability, {"en": code.lower()})
         if (ref, DCT.description, None) not in self.g:
             # DCAT-AP recommends a description: say what the file is.
             kind = file_format.name if file_format else (resource.get("format") or "")
@@ -239,22 +365,31 @@ class MelProfile(RDFProfile):
         licence = self._licence_document(license_id)
         if licence is None:
             return
-        for old in self.g.objects(ref, DCT.license):
-            self.g.remove((old, DCT.type, UNKNOWN_IPR))
+        for old in list(self.g.objects(ref, DCT.license)):
+            if old != licence:
+                self.g.remove((old, DCT.type, UNKNOWN_IPR))
         self.g.remove((ref, DCT.license, None))
         self.g.add((ref, DCT.license, licence))
         known = LICENCES.get(license_id or "")
         if known is not None and (ref, DCT.rights, None) not in self.g:
-            statement = BNode()
-            self.g.add((ref, DCT.rights, statement))
+            self.g.add((ref, DCT.rights, self._rights_statement(known)))
+
+    def _rights_statement(self, licence: Licence) -> BNode:
+        """One statement per licence and graph, that the distributions under it share."""
+        statement = self.memo.rights.get(licence.eu_code)
+        if statement is None:
+            statement = self.memo.rights[licence.eu_code] = BNode()
             self.g.add((statement, RDF.type, DCT.RightsStatement))
-            self.g.add((statement, RDFS.label, Literal(known.rights, lang="fr")))
+            self.g.add((statement, RDFS.label, Literal(licence.rights, lang="fr")))
+        return statement
 
     def _licence_document(self, license_id: str | None) -> URIRef | None:
         uri = licence_uri(license_id)
         if uri is None:
             return None
         licence = URIRef(uri)
+        if not self._first_time("licence", license_id):
+            return licence
         self.g.add((licence, RDF.type, DCT.LicenseDocument))
         registered = model.Package.get_license_register().get(license_id or "")
         if registered is not None:
@@ -303,7 +438,9 @@ class MelProfile(RDFProfile):
         g.add((catalog_ref, DCT.spatial, territory))
         g.add((territory, RDF.type, DCT.Location))
         g.add((territory, SKOS.prefLabel, Literal(communes.MEL_TITLE)))
-        self._bbox_and_centroid(territory, mel_territory())
+        place = _territory_place()
+        g.add((territory, DCAT.bbox, place.bbox))
+        g.add((territory, DCAT.centroid, place.centroid))
 
         g.add((catalog_ref, DCAT.themeTaxonomy, DATA_THEMES))
         g.add((DATA_THEMES, RDF.type, SKOS.ConceptScheme))
@@ -357,7 +494,8 @@ class MelProfile(RDFProfile):
     def _replace(self, subject: Node, predicate: URIRef, value: URIRef, rdf_class: URIRef) -> None:
         self.g.remove((subject, predicate, None))
         self.g.add((subject, predicate, value))
-        self.g.add((value, RDF.type, rdf_class))
+        if self._first_time("typed", value, rdf_class):
+            self.g.add((value, RDF.type, rdf_class))
 
     def _concept(self, concept: Node, labels: dict[str, str], scheme: URIRef | None = None) -> None:
         self.g.add((concept, RDF.type, SKOS.Concept))
@@ -367,14 +505,16 @@ class MelProfile(RDFProfile):
             self.g.add((concept, SKOS.inScheme, scheme))
 
 
-def _commune_places(organization: model.Group | None) -> dict[str, shapely.Geometry]:
-    """The owning commune's INSEE URI and boundary, when known."""
-    from ckanext.mel.datasets import commune_uri
+def _centroid_literal(shape: shapely.Geometry) -> Literal:
+    centroid = shapely.wkt.dumps(shapely.centroid(shape), rounding_precision=6)
+    return Literal(centroid, datatype=GSP.wktLiteral)
 
-    extras = organization.extras if organization is not None else {}
-    if not extras.get("insee_code") or not extras.get("boundary"):
-        return {}
-    return {commune_uri(extras["insee_code"]): shapely.from_geojson(extras["boundary"])}
+
+def _bbox_literal(shape: shapely.Geometry) -> Literal:
+    # ckanext-dcat rounds WKT to 4 decimals: widen the box by as much to keep the area in.
+    west, south, east, north = shape.bounds
+    box = shapely.box(west - BBOX_MARGIN, south - BBOX_MARGIN, east + BBOX_MARGIN, north + BBOX_MARGIN)
+    return Literal(shapely.to_geojson(box), datatype=GEOJSON_IMT)
 
 
 def _same_box(one: shapely.Geometry, other: shapely.Geometry) -> bool:
@@ -387,17 +527,22 @@ def _site_url() -> str:
 
 def _geometry(value: Node) -> shapely.Geometry | None:
     """A GeoJSON or WKT literal as a shape, or None."""
-    text = str(value)
+    is_wkt = isinstance(value, Literal) and value.datatype == GSP.wktLiteral
+    return _parse_geometry(str(value), is_wkt)
+
+
+@lru_cache(maxsize=4096)
+def _parse_geometry(text: str, is_wkt: bool) -> shapely.Geometry | None:
+    # Shapes are immutable: the datasets of a commune share its parsed boundary.
     try:
-        if isinstance(value, Literal) and value.datatype == GSP.wktLiteral:
-            return shapely.wkt.loads(text)
-        return shapely.from_geojson(text)
+        return shapely.wkt.loads(text) if is_wkt else shapely.from_geojson(text)
     except (shapely.errors.GEOSException, ValueError, TypeError):
         return None
 
 
+@lru_cache(maxsize=8)
 def _choice_labels(field_name: str) -> dict[str, dict[str, str]]:
-    """The labels of a dataset field's choices, from the scheming schema, by value."""
+    """The labels of a dataset field's choices, from the scheming schema (loaded once), by value."""
     from ckanext.scheming.helpers import scheming_field_by_name, scheming_get_dataset_schema
 
     schema = scheming_get_dataset_schema("dataset") or {}

@@ -10,12 +10,17 @@ Reachability is judged offline, without any request: a URL of the portal answers
 when it names an active resource of an active dataset and, for a download URL,
 when the uploaded file is in the storage. URLs on other sites are not fetched and
 score nothing. A commune's score is the mean of its public datasets' scores.
+
+Scoring takes a SHACL validation: it is done in a background job after each
+committed change to a dataset or its files (`watch_datasets`), and stored in
+Redis under the dataset's `metadata_modified`, so that a page view only reads it
+(`stored_quality`). The actions score what is not stored yet themselves.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,27 +31,34 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 import pyshacl
 from ckan import model
-from ckan.lib import uploader
 from ckan.lib.redis import connect_to_redis
 from rdflib import Graph, Namespace, URIRef
 from rdflib.term import Node
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from ckanext.dcat.processors import RDFSerializer
 from ckanext.dcat.profiles import DCAT, DCT
-from ckanext.mel import vocabularies
-from ckanext.mel.profiles import DCAT_AP_2_PROFILES, EU_AUTHORITY, EU_LICENCE
+from ckanext.mel import storage, vocabularies
+from ckanext.mel.profiles import DCAT_AP_2_PROFILES
+from ckanext.mel.vocabularies import EU_ACCESS_RIGHT, EU_LICENCE
 
+log = logging.getLogger(__name__)
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SHAPES = Path(__file__).parent / "data" / "dcat-ap_2.1.1_shacl_shapes.ttl"
 MAX_POINTS = 405
 RATINGS = ((351, "excellent"), (221, "good"), (121, "sufficient"), (0, "bad"))
-CACHE_VERSION = 1  # bump when the checks change
-CACHE_SECONDS = 24 * 3600
+CACHE_VERSION = 2  # bump when the checks change
+CACHE_SECONDS = 30 * 24 * 3600  # scores of datasets that no longer change, then scored again
+QUEUED_SECONDS = 600
+# A queue of its own (`ckan jobs worker default mel_quality`): scores never delay file checks.
+QUEUE = "mel_quality"
+_CHANGED = "mel_quality_changed_datasets"
 
-# After the MQA's own lists of non-proprietary and machine-readable file types,
-# restricted to the portal's formats (EU file-type codes). Others score nothing.
-NON_PROPRIETARY = {"CSV", "JSON", "GEOJSON", "ODS", "XML", "KML", "GPKG", "ZIP", "TXT", "HTML"}
-MACHINE_READABLE = {"CSV", "JSON", "GEOJSON", "XLSX", "XLS", "ODS", "XML", "KML", "GPKG"}
+# The portal's formats (EU file-type codes) the MQA counts as non-proprietary and as
+# machine-readable (vocabularies.FORMATS). Others score nothing.
+NON_PROPRIETARY = {f.eu_code for f in vocabularies.FORMATS if f.non_proprietary}
+MACHINE_READABLE = {f.eu_code for f in vocabularies.FORMATS if f.machine_readable}
 
 RESOURCE_PATH = re.compile(
     r"^/dataset/(?P<dataset>[^/]+)/resource/(?P<resource>[^/?#]+)(?P<download>/download(/[^?#]*)?)?/?$"
@@ -92,8 +104,7 @@ def reachable(url: str) -> bool:
         return True
     if resource.url_type != "upload":
         return False
-    upload = uploader.get_resource_uploader({"id": resource.id, "url_type": "upload"})
-    return bool(upload.storage_path) and os.path.isfile(upload.get_path(resource.id))
+    return storage.size(resource.id) is not None
 
 
 CHECKS = (
@@ -149,7 +160,7 @@ CHECKS = (
         "reusability",
         5,
         "dataset",
-        _any(DCT.accessRights, lambda v: v.startswith(EU_AUTHORITY + "access-right/")),
+        _any(DCT.accessRights, lambda v: v.startswith(EU_ACCESS_RIGHT)),
     ),
     Check("contact_point", "reusability", 20, "dataset", _has(DCAT.contactPoint)),
     Check("publisher", "reusability", 10, "dataset", _has(DCT.publisher)),
@@ -246,33 +257,102 @@ def rating_label(name: str) -> str:
 # Datasets
 
 
-def dataset_quality(dataset_dict: dict[str, Any], serializer: RDFSerializer | None = None) -> dict[str, Any]:
-    """The score of one dataset, check by check, with what is missing.
+def _key(dataset_id: str) -> str:
+    return f"mel:quality:{CACHE_VERSION}:{tk.config['ckan.site_id']}:{dataset_id}"
 
-    Results are cached in Redis for a day under the dataset's metadata_modified,
-    so that only changed datasets are scored again.
-    """
-    key = "mel:quality:{}:{}:{}:{}".format(
-        CACHE_VERSION,
-        tk.config["ckan.site_id"],
-        dataset_dict["id"],
-        dataset_dict.get("metadata_modified"),
-    )
-    redis = connect_to_redis()
-    cached = redis.get(key)
-    if cached is not None:
-        measured = json.loads(cached)
-    else:
-        measured = measure(dataset_dict, serializer)
-        redis.setex(key, CACHE_SECONDS, json.dumps(measured))
+
+def _stored(dataset_dict: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored measure of this version of the dataset, if any."""
+    cached = connect_to_redis().get(_key(dataset_dict["id"]))
+    if cached is None:
+        return None
+    stored = json.loads(cached)
+    return stored["measured"] if stored["modified"] == dataset_dict.get("metadata_modified") else None
+
+
+def _store(dataset_dict: dict[str, Any], measured: dict[str, Any]) -> None:
+    value = json.dumps({"modified": dataset_dict.get("metadata_modified"), "measured": measured})
+    connect_to_redis().set(_key(dataset_dict["id"]), value, ex=CACHE_SECONDS)
+
+
+def _with_result(measured: dict[str, Any]) -> dict[str, Any]:
     result = _result(measured["shares"])
     result["violations"] = measured["violations"]
     return result
 
 
+def dataset_quality(dataset_dict: dict[str, Any], serializer: RDFSerializer | None = None) -> dict[str, Any]:
+    """The score of one dataset, check by check, with what is missing: stored, or measured now."""
+    measured = _stored(dataset_dict)
+    if measured is None:
+        measured = measure(dataset_dict, serializer)
+        _store(dataset_dict, measured)
+    return _with_result(measured)
+
+
+def stored_quality(dataset_dict: dict[str, Any]) -> dict[str, Any] | None:
+    """The score as the job stored it, for page views: None (and the job queued) until then."""
+    measured = _stored(dataset_dict)
+    if measured is None:
+        queue_scoring(dataset_dict["id"])
+        return None
+    return _with_result(measured)
+
+
+def score_dataset(dataset_id: str) -> None:
+    """The background job: measure the dataset as it is now and store its score."""
+    connect_to_redis().delete(_key(dataset_id) + ":queued")
+    try:
+        dataset = tk.get_action("package_show")({"ignore_auth": True}, {"id": dataset_id})
+    except tk.ObjectNotFound:
+        return
+    if dataset.get("type", "dataset") == "dataset" and dataset["state"] != "deleted":
+        _store(dataset, measure(dataset))
+
+
+def queue_scoring(dataset_id: str) -> None:
+    """Score the dataset in a background job, unless one is already queued for it."""
+    if connect_to_redis().set(_key(dataset_id) + ":queued", 1, nx=True, ex=QUEUED_SECONDS):
+        tk.enqueue_job(score_dataset, [dataset_id], title=f"mel: quality of {dataset_id}", queue=QUEUE)
+
+
+# Every committed change to a dataset or its files, by any path, queues its scoring.
+
+
+def _note_changed_datasets(session: Session, _flush_context: Any) -> None:
+    changed = session.info.setdefault(_CHANGED, set())
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, model.Package) and obj.id:
+            changed.add(obj.id)
+        elif isinstance(obj, model.Resource) and obj.package_id:
+            changed.add(obj.package_id)
+
+
+def _queue_after_commit(session: Session) -> None:
+    for dataset_id in session.info.pop(_CHANGED, ()):
+        try:
+            queue_scoring(dataset_id)
+        except Exception:  # noqa: BLE001 - the commit is done; a page view queues it again
+            log.exception("could not queue the quality score of %s", dataset_id)
+
+
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def watch_datasets() -> None:
+    if not event.contains(model.Session, "after_flush", _note_changed_datasets):
+        event.listen(model.Session, "after_flush", _note_changed_datasets)
+        event.listen(model.Session, "after_commit", _queue_after_commit)
+        event.listen(model.Session, "after_rollback", _forget_after_rollback)
+
+
 def measure(dataset_dict: dict[str, Any], serializer: RDFSerializer | None = None) -> dict[str, Any]:
     """Each check's share (0 to 1) and the DCAT-AP violations, on the dataset's DCAT-AP 2 graph."""
-    serializer = serializer or RDFSerializer(profiles=DCAT_AP_2_PROFILES)
+    if serializer is None:
+        from ckanext.mel.feeds import serializer_for
+
+        serializer = serializer_for(tuple(DCAT_AP_2_PROFILES))
     serializer.g = Graph()
     dataset_ref = serializer.graph_from_dataset(dataset_dict)
     g = serializer.g
@@ -312,7 +392,7 @@ def _shapes() -> Graph:
 
 def _result(shares: dict[str, float]) -> dict[str, Any]:
     labels = texts()
-    checks = []
+    checks: list[dict[str, Any]] = []
     for check in CHECKS:
         points = check.points * shares[check.key]
         label, hint = labels[check.key]
@@ -387,7 +467,9 @@ def summarise(scores: list[dict[str, Any]]) -> dict[str, Any]:
 
 def organization_quality(organization: model.Group) -> dict[str, Any]:
     """An organisation's score, and each of its public datasets'."""
-    serializer = RDFSerializer(profiles=DCAT_AP_2_PROFILES)
+    from ckanext.mel.feeds import serializer_for
+
+    serializer = serializer_for(tuple(DCAT_AP_2_PROFILES))
     scored = [(d, dataset_quality(d, serializer)) for d in public_datasets([organization.id])]
     result = summarise([score for _dataset, score in scored])
     result["datasets"] = [
@@ -405,7 +487,9 @@ def organization_quality(organization: model.Group) -> dict[str, Any]:
 
 def organizations_quality() -> list[dict[str, Any]]:
     """Every organisation's score from one search of the public datasets: for the MEL console."""
-    serializer = RDFSerializer(profiles=DCAT_AP_2_PROFILES)
+    from ckanext.mel.feeds import serializer_for
+
+    serializer = serializer_for(tuple(DCAT_AP_2_PROFILES))
     scores: dict[str, list[dict[str, Any]]] = {}
     for dataset in public_datasets():
         scores.setdefault(dataset["owner_org"], []).append(dataset_quality(dataset, serializer))
