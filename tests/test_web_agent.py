@@ -14,7 +14,7 @@ from ckan.tests import factories
 from ckan.tests.helpers import call_action
 
 from tests.browser import accessibility_problems
-from tests.conftest import PASSWORD, call_as_sysadmin
+from tests.helpers import PASSWORD, call_as_sysadmin
 
 HEADER = "COLL_INSEE,COLL_NOM,PERIODE_DEBUT,PERIODE_FIN,NAISSANCES,NAISSANCES_FILLES,NAISSANCES_GARCONS\n"
 VALID = HEADER + (
@@ -87,7 +87,7 @@ def _fill_dataset_form(browser, title, public=True):
         browser.choose("#field-private", "False")
 
 
-@pytest.mark.usefixtures("clean_db", "clean_index")
+@pytest.mark.usefixtures("clean_db", "clean_index", "with_test_worker")
 def test_an_agent_publishes_checks_fixes_and_reaches_the_quota(browser, armentieres, tmp_path):
     browser.login(armentieres["agent"])
     _go_home(browser)
@@ -108,14 +108,14 @@ def test_an_agent_publishes_checks_fixes_and_reaches_the_quota(browser, armentie
     _fill_dataset_form(browser, "Naissances 2024")
     browser.guide_shot("02-formulaire-modele", element="#dataset-edit")
     browser.submit(browser.button_of("#field-title"))
-    assert browser.path == "/dataset/naissances-2024/resource/new"
+    assert browser.path == "/dataset/armentieres-naissances-2024/resource/new"
 
     # A file that does not follow the model.
     assert accessibility_problems(browser) == []
     browser.upload("#field-resource-upload", _csv(tmp_path, "naissances-2024.csv", INVALID))
     browser.guide_shot("03-depot-fichier", element="#resource-edit")
     browser.submit(browser.one("button[name=save][value=go-metadata]"))
-    assert browser.path == "/dataset/naissances-2024"
+    assert browser.path == "/dataset/armentieres-naissances-2024"
     browser.follow(browser.one(".resource-item a.heading"))
     report = browser.one("#validation-report")
     assert report.find_element("css selector", ".badge.bg-danger")
@@ -142,8 +142,14 @@ def test_an_agent_publishes_checks_fixes_and_reaches_the_quota(browser, armentie
     assert not report.find_elements("css selector", "tbody tr")
     browser.guide_shot("05-rapport-valide", element="#validation-report")
 
-    # The dataset's quality score, on its page.
-    browser.visit("/dataset/naissances-2024")
+    # The dataset's quality score, on its page, once the job worker has scored it
+    # (`ckan jobs worker default mel_quality` in scripts/run.sh).
+    from ckan.lib import jobs
+
+    from ckanext.mel import quality as mel_quality
+
+    jobs.Worker([mel_quality.QUEUE]).work(burst=True)
+    browser.visit("/dataset/armentieres-naissances-2024")
     quality = browser.one("#mel-quality")
     assert "/ 405" in quality.text
     assert accessibility_problems(browser, within="#mel-quality") == []
@@ -153,9 +159,9 @@ def test_an_agent_publishes_checks_fixes_and_reaches_the_quota(browser, armentie
     _go_home(browser)
     assert browser.one("#mel-quota-counter").get_attribute("data-public") == "3"
     assert "reach_target" not in _steps(browser) and "fix_file" not in _steps(browser)
-    row = browser.one("tr[data-dataset='naissances-2024']")
+    row = browser.one("tr[data-dataset='armentieres-naissances-2024']")
     assert row.find_element("css selector", "[data-check]").get_attribute("data-check") == "valid"
-    score = call_action("mel_quality_show", id="naissances-2024")["score"]
+    score = call_action("mel_quality_show", id="armentieres-naissances-2024")["score"]
     assert row.find_element("css selector", "[data-score]").get_attribute("data-score") == str(score)
     browser.guide_shot("07-ma-commune-objectif", element="#mel-steps-title")
 
@@ -174,12 +180,11 @@ def test_an_agent_publishes_checks_fixes_and_reaches_the_quota(browser, armentie
     assert not browser.all("#mel-add-dataset")
     assert "5" in browser.text("[data-step=quota_full]")
 
-    # The form itself refuses a sixth dataset, and says why.
+    # Before the form, not after it: a sixth dataset is refused, and the page says why.
     browser.visit(f"/dataset/new?group={armentieres['id']}")
-    _fill_dataset_form(browser, "Naissances 2025")
-    browser.submit(browser.button_of("#field-title"))
-    assert browser.path.startswith("/dataset/new")
-    explanation = browser.text(".error-explanation")
+    assert browser.one("#mel-refusal").get_attribute("data-reason") == "quota_full"
+    assert not browser.all("#field-title")
+    explanation = browser.text("[role=main]")
     assert "Armentières" in explanation and "5" in explanation
     assert call_action("mel_quota_show", organization=armentieres["id"])["count"] == 5
 

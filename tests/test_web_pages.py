@@ -15,7 +15,7 @@ import pytest
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
 
-from tests.conftest import api_token, call_as_sysadmin
+from tests.helpers import api_token, call_as_sysadmin
 
 NAISSANCES = (
     "COLL_INSEE,COLL_NOM,PERIODE_DEBUT,PERIODE_FIN,NAISSANCES,NAISSANCES_FILLES,NAISSANCES_GARCONS\n"
@@ -130,9 +130,16 @@ class TestMyCommune:
         assert f"/dataset/{dataset['name']}/resource/{resource['id']}#validation-report" in page.body
         assert 'data-check="invalid"' in page.body
 
+    @pytest.mark.usefixtures("with_test_worker")
     def test_a_valid_file_and_the_quality_score_are_shown(self, app, enrolled_commune, with_upload):
         dataset = _dataset(enrolled_commune, title="Naissances", data_model="mel-naissances")
         with_upload(dataset, NAISSANCES)
+        # The job worker scores the dataset after the change (`ckan jobs worker default mel_quality`).
+        from ckan.lib import jobs
+
+        from ckanext.mel import quality
+
+        jobs.Worker([quality.QUEUE]).work(burst=True)
         page = app.get("/ma-commune", headers=_auth(enrolled_commune["editor"]))
         assert 'data-check="valid"' in page.body
         score = call_action("mel_quality_show", id=dataset["id"])["score"]

@@ -9,7 +9,7 @@ from ckan.tests.helpers import call_action
 from freezegun import freeze_time
 
 from ckanext.mel import territory
-from tests.conftest import call_as_sysadmin
+from tests.helpers import call_as_sysadmin
 
 
 def _ids(*communes):
@@ -70,8 +70,10 @@ class TestTimeline:
             ("juin", False, "2026-06-15"),
             ("cache", True, "2026-06-15"),
         ):
-            call_as_sysadmin("package_create", owner_org=commune["id"], name=name, notes="x", private=private)
-            model.Package.get(name).metadata_created = datetime.datetime.fromisoformat(created)
+            dataset = call_as_sysadmin(
+                "package_create", owner_org=commune["id"], name=name, notes="x", private=private
+            )
+            model.Package.get(dataset["id"]).metadata_created = datetime.datetime.fromisoformat(created)
         model.repo.commit()
         with freeze_time("2026-07-01"):
             points = territory.timeline(_ids(commune), least=4)

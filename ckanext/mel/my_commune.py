@@ -77,8 +77,8 @@ def datasets(organization: model.Group, context: dict[str, Any]) -> list[dict[st
                 "data_model": shown.get("data_model"),
                 "metadata_modified": shown.get("metadata_modified"),
                 "resources": resources,
-                # Scored as the feeds publish it; the score is cached until the dataset changes.
-                "quality": quality.dataset_quality(shown) if shown["state"] == "active" else None,
+                # Scored as the feeds publish it, by a job after each change: the page only reads it.
+                "quality": quality.stored_quality(shown) if shown["state"] == "active" else None,
             }
         )
     return rows
@@ -101,34 +101,40 @@ def next_steps(status: dict[str, Any], rows: list[dict[str, Any]], can_create: b
     status: h.mel_commune_status of the commune; rows: `datasets`; can_create:
     whether the user may create a dataset for it.
     """
-    _, url_for = tk._, tk.h.url_for
     if status["refusal"]:
         # Nothing else can be done before the MEL enrols the commune again.
         return [Step("read_only", "warning", status["refusal"])]
+    steps = [
+        *_period_steps(status),
+        *_file_steps(rows),
+        *_dataset_steps(rows),
+        *_quota_steps(status, can_create),
+        *_quality_steps(rows),
+    ]
+    if not steps:
+        text = tk._("All is in order: the commune publishes {count} datasets. Keep them up to date.")
+        steps.append(Step("all_good", "success", text.format(count=status["quota"]["public_count"])))
+    return steps
 
-    steps: list[Step] = []
 
-    def add(*step: Any) -> None:
-        steps.append(Step(*step))
-
+def _period_steps(status: dict[str, Any]) -> list[Step]:
+    """The free period ending soon: contact the MEL."""
+    if status["status"] != "expiring_soon":
+        return []
     contact = tk.config.get("ckanext.mel.contact_email")
-    if status["status"] == "expiring_soon":
-        text = tk.ungettext(
-            "Your free period ends in {days} day, on {end}: "
-            "to keep publishing, contact the MEL at {contact}.",
-            "Your free period ends in {days} days, on {end}: "
-            "to keep publishing, contact the MEL at {contact}.",
-            status["days_left"],
-        )
-        end = tk.h.mel_long_date(status["end_date"])
-        add(
-            "expiring",
-            "warning",
-            text.format(days=status["days_left"], end=end, contact=contact),
-            f"mailto:{contact}",
-            _("Write to the MEL"),
-        )
+    text = tk.ungettext(
+        "Your free period ends in {days} day, on {end}: to keep publishing, contact the MEL at {contact}.",
+        "Your free period ends in {days} days, on {end}: to keep publishing, contact the MEL at {contact}.",
+        status["days_left"],
+    )
+    end = tk.h.mel_long_date(status["end_date"])
+    text = text.format(days=status["days_left"], end=end, contact=contact)
+    return [Step("expiring", "warning", text, f"mailto:{contact}", tk._("Write to the MEL"))]
 
+
+def _file_steps(rows: list[dict[str, Any]]) -> list[Step]:
+    """Files that do not follow their data model, or could not be checked."""
+    steps = []
     for row in rows:
         for resource in row["resources"]:
             report = resource["report"]
@@ -144,89 +150,79 @@ def next_steps(status: dict[str, Any], rows: list[dict[str, Any]], can_create: b
                     count,
                 )
             else:
-                text = _("The file “{file}” of “{dataset}” could not be checked: read why.")
+                text = tk._("The file “{file}” of “{dataset}” could not be checked: read why.")
             text = text.format(file=resource["name"], dataset=row["title"], count=count)
-            url = url_for("resource.read", id=row["name"], resource_id=resource["id"])
-            add("fix_file", "danger", text, url + "#validation-report", _("Read the report"))
+            url = tk.h.url_for("resource.read", id=row["name"], resource_id=resource["id"])
+            steps.append(
+                Step("fix_file", "danger", text, url + "#validation-report", tk._("Read the report"))
+            )
+    return steps
 
+
+def _dataset_steps(rows: list[dict[str, Any]]) -> list[Step]:
+    """Datasets not yet published: drafts, datasets without a file, private ones."""
+    _, url_for = tk._, tk.h.url_for
+    steps = []
     for row in rows:
         title = row["title"]
         if row["state"] == "draft":
-            text = _("“{dataset}” is still a draft: add its file to publish it.")
-            add(
-                "finish_draft",
-                "warning",
-                text.format(dataset=title),
-                url_for("resource.new", id=row["name"]),
-                _("Add the file"),
-            )
+            text = _("“{dataset}” is still a draft: add its file to publish it.").format(dataset=title)
+            url = url_for("resource.new", id=row["name"])
+            steps.append(Step("finish_draft", "warning", text, url, _("Add the file")))
             continue
         if not row["resources"]:
-            text = _("“{dataset}” has no file yet: add one.")
-            add(
-                "add_file",
-                "warning",
-                text.format(dataset=title),
-                url_for("resource.new", id=row["name"]),
-                _("Add a file"),
-            )
+            text = _("“{dataset}” has no file yet: add one.").format(dataset=title)
+            url = url_for("resource.new", id=row["name"])
+            steps.append(Step("add_file", "warning", text, url, _("Add a file")))
         if row["private"]:
             text = _("“{dataset}” is private: make it public so that it counts towards the target.")
-            add(
-                "make_public",
-                "info",
-                text.format(dataset=title),
-                url_for("dataset.edit", id=row["name"]),
-                _("Edit the dataset"),
-            )
+            url = url_for("dataset.edit", id=row["name"])
+            steps.append(Step("make_public", "info", text.format(dataset=title), url, _("Edit the dataset")))
+    return steps
 
+
+def _quota_steps(status: dict[str, Any], can_create: bool) -> list[Step]:
+    """The quota: full, or the target not reached yet."""
     quota = status["quota"]
     if quota["status"] == "full":
-        text = _(
+        text = tk._(
             "The commune has reached its maximum of {maximum} datasets: "
             "delete one, or ask the MEL for more, to add another."
         )
-        add("quota_full", "info", text.format(maximum=quota["maximum"]))
-    elif quota["public_count"] < quota["minimum"]:
-        missing = quota["minimum"] - quota["public_count"]
-        text = tk.ungettext(
-            "Publish {count} more dataset to reach the target of {minimum}.",
-            "Publish {count} more datasets to reach the target of {minimum}.",
-            missing,
-        )
-        add(
-            "reach_target",
-            "info",
-            text.format(count=missing, minimum=quota["minimum"]),
-            url_for("dataset.new", group=status["organization_id"]) if can_create else None,
-            _("Add a dataset") if can_create else None,
-        )
+        return [Step("quota_full", "info", text.format(maximum=quota["maximum"]))]
+    if quota["public_count"] >= quota["minimum"]:
+        return []
+    missing = quota["minimum"] - quota["public_count"]
+    text = tk.ungettext(
+        "Publish {count} more dataset to reach the target of {minimum}.",
+        "Publish {count} more datasets to reach the target of {minimum}.",
+        missing,
+    ).format(count=missing, minimum=quota["minimum"])
+    if not can_create:
+        return [Step("reach_target", "info", text)]
+    url = tk.h.url_for("dataset.new", group=status["organization_id"])
+    return [Step("reach_target", "info", text, url, tk._("Add a dataset"))]
 
+
+def _quality_steps(rows: list[dict[str, Any]]) -> list[Step]:
+    """Public datasets whose metadata quality is weak."""
+    steps = []
     for row in rows:
         score = row["quality"]
         weak = score is not None and score["rating"] in WEAK_RATINGS
         if row["state"] != "active" or row["private"] or not weak:
             continue
-        text = _(
+        text = tk._(
             "Complete the description of “{dataset}”: its metadata quality is {rating} "
             "({score} / {max} points)."
+        ).format(
+            dataset=row["title"],
+            rating=score["rating_label"].lower(),
+            score=score["score"],
+            max=score["max"],
         )
-        add(
-            "improve_quality",
-            "info",
-            text.format(
-                dataset=row["title"],
-                rating=score["rating_label"].lower(),
-                score=score["score"],
-                max=score["max"],
-            ),
-            url_for("dataset.read", id=row["name"]) + "#mel-quality",
-            _("See what is missing"),
-        )
-
-    if not steps:
-        text = _("All is in order: the commune publishes {count} datasets. Keep them up to date.")
-        add("all_good", "success", text.format(count=quota["public_count"]))
+        url = tk.h.url_for("dataset.read", id=row["name"]) + "#mel-quality"
+        steps.append(Step("improve_quality", "info", text, url, tk._("See what is missing")))
     return steps
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from babel.dates import format_date
 from ckan import model
@@ -25,15 +26,6 @@ from ckan import model
 from ckanext.mel import enrolment
 from ckanext.mel.model import CommuneHistory, Enrolment
 
-ENROLLED = frozenset(
-    {
-        enrolment.Status.SCHEDULED,
-        enrolment.Status.ACTIVE,
-        enrolment.Status.EXPIRING_SOON,
-        enrolment.Status.PERMANENT,
-    }
-)
-FINISHED = frozenset({enrolment.Status.EXPIRED, enrolment.Status.ENDED_EARLY})
 # History entries that carry a snapshot of the enrolment (see enrolment._snapshot).
 CHANGES = ("enrol", "re_enrol", "extend", "end", "make_permanent")
 
@@ -48,9 +40,9 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     obliged_at_target = sum(1 for row in obliged if at_target(row))
     return {
         "communes": len(rows),
-        "enrolled": sum(1 for row in rows if row["status"] in ENROLLED),
+        "enrolled": sum(1 for row in rows if row["status"] in enrolment.ENROLLED),
         "publishing": sum(1 for row in rows if row["can_publish"]),
-        "finished": sum(1 for row in rows if row["status"] in FINISHED),
+        "finished": sum(1 for row in rows if row["status"] in enrolment.ENDED),
         "not_enrolled": sum(1 for row in rows if row["status"] == enrolment.Status.NOT_ENROLLED),
         "at_target": sum(1 for row in rows if at_target(row)),
         "datasets": sum(row["dataset_count"] for row in rows),
@@ -75,17 +67,14 @@ class Period:
         return self.start <= day and (self.last is None or day <= self.last)
 
 
-def _period(start: Any, end: Any, permanent: bool, ended_on: Any) -> Period:
-    def day(value: Any) -> datetime.date:
-        return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+def _day(value: Any) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
-    if ended_on:
-        last: datetime.date | None = day(ended_on) - datetime.timedelta(days=1)
-    elif permanent:
-        last = None
-    else:
-        last = day(end)
-    return Period(day(start), last)
+
+def _period(start: Any, end: Any, permanent: bool, ended_on: Any) -> Period:
+    """A period from an enrolment or a history snapshot (dates or ISO strings)."""
+    last = enrolment.last_day(_day(end) if end else None, permanent, _day(ended_on) if ended_on else None)
+    return Period(_day(start), last)
 
 
 def periods(organization_ids: Iterable[str]) -> dict[str, list[Period]]:
@@ -230,3 +219,90 @@ def bar_chart(
         "bars": bars,
         "ticks": ticks,
     }
+
+
+# The console's operations on one commune: those its enrolment's state allows.
+
+OPERATIONS_BY_STATUS: dict[enrolment.Status, tuple[str, ...]] = {
+    enrolment.Status.NOT_ENROLLED: ("enrol", "quota"),
+    enrolment.Status.SCHEDULED: ("extend", "make_permanent", "end", "quota"),
+    enrolment.Status.ACTIVE: ("extend", "make_permanent", "end", "quota"),
+    enrolment.Status.EXPIRING_SOON: ("extend", "make_permanent", "end", "quota"),
+    enrolment.Status.EXPIRED: ("enrol", "make_permanent", "quota"),
+    enrolment.Status.ENDED_EARLY: ("enrol", "make_permanent", "quota"),
+    enrolment.Status.PERMANENT: ("end", "quota"),
+}
+
+
+def allowed_operations(status: str) -> tuple[str, ...]:
+    """What the console offers for a commune in this state (the actions refuse the rest)."""
+    return OPERATIONS_BY_STATUS[enrolment.Status(status)]
+
+
+# Form fields, as the console's labels name them, for its error messages.
+def field_label(field: str) -> str:
+    return {
+        "start_date": tk._("Start date"),
+        "end_date": tk._("End date"),
+        "months": tk._("By months"),
+        "until": tk._("Or until"),
+        "maximum": tk._("Maximum"),
+        "reason": tk._("Reason"),
+    }.get(field, field)
+
+
+def success_message(operation: str, title: str, shown: dict[str, Any], quota: dict[str, Any]) -> str:
+    """What just happened, in words, with the period as it now stands."""
+    from ckanext.mel.helpers import mel_date
+
+    start, end = mel_date(shown.get("start_date")), mel_date(shown.get("end_date"))
+    if operation == "enrol":
+        text = tk._("{commune} is enrolled: its free period runs from {start} to {end}.")
+    elif operation == "extend":
+        text = tk._("The free period of {commune} is extended: it now ends on {end}.")
+    elif operation == "end":
+        text = tk._("The enrolment of {commune} ended on {ended}: its datasets stay public, read-only.")
+    elif operation == "make_permanent":
+        text = tk._("{commune} is now a permanent member: it publishes without an end date.")
+    else:
+        text = tk._("{commune} may now hold up to {maximum} datasets.")
+    return text.format(
+        commune=title,
+        start=start,
+        end=end,
+        ended=mel_date(shown.get("ended_on")),
+        maximum=quota.get("maximum"),
+    )
+
+
+# The console's export for spreadsheet software in French: `;`-separated (French
+# Excel's list separator), UTF-8 with a BOM, French headers and values.
+
+FRENCH_EXPORT_COLUMNS = (
+    ("insee_code", "Code INSEE"),
+    ("title", "Commune"),
+    ("population", "Population"),
+    ("obligation", "Obligation d'ouverture"),
+    ("status_label", "Adhésion"),
+    ("start_date", "Début"),
+    ("end_date", "Fin"),
+    ("days_left", "Jours restants"),
+    ("dataset_count", "Jeux de données"),
+    ("public_dataset_count", "Jeux publics"),
+    ("quota_minimum", "Objectif"),
+    ("quota_maximum", "Maximum"),
+    ("at_target", "Objectif atteint"),
+    ("quality_score", "Score qualité"),
+    ("quality_rating_label", "Qualité"),
+)
+
+
+def french_value(key: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if value is None:
+        return ""
+    if key in ("start_date", "end_date") and value:
+        day = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])
+        return day.strftime("%d/%m/%Y")
+    return value
