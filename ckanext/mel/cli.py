@@ -135,96 +135,49 @@ def enrolment_notify():
 
 
 @mel.group()
-def demo():
-    """Demo data for `make run`."""
+def search():
+    """The search index."""
 
 
-# The four communes that opened first (7 November 2017), and one whose free
-# period is over, to show the read-only state.
-DEMO_ACTIVE = ("armentieres", "ennetieres-en-weppes", "lille", "villeneuve-d-ascq")
-DEMO_EXPIRED = "la-madeleine"
+@search.command("reconcile")
+@click.option("--dry-run", is_flag=True, help="Only report where the index and the database differ.")
+def search_reconcile(dry_run: bool):
+    """Make Solr agree with the database: remove orphan entries, index missing or stale datasets.
 
-
-@demo.command("enrolments")
-def demo_enrolments():
-    """Enrol the first four communes from today, and one commune in the past (expired)."""
-    import datetime
-
-    from dateutil.relativedelta import relativedelta
-
-    today = datetime.date.today()
-    for name in DEMO_ACTIVE:
-        current = _call("mel_enrolment_show", organization=name)
-        if not current["can_publish"]:
-            current = _call("mel_enrolment_create", organization=name, reason="Démonstration")
-        _echo_enrolment(current)
-    expired = _call("mel_enrolment_show", organization=DEMO_EXPIRED)
-    if expired["status"] == "not_enrolled":
-        start = today - relativedelta(months=8)
-        expired = _call(
-            "mel_enrolment_create",
-            organization=DEMO_EXPIRED,
-            start_date=start.isoformat(),
-            reason="Démonstration : période gratuite terminée",
-        )
-    _echo_enrolment(expired)
-
-
-@demo.command("datasets")
-def demo_datasets():
-    """The ten datasets of the first four communes, with their sample files, checked.
-
-    Idempotent: a second run refreshes the metadata and uploads changed samples only.
+    Runs by itself when the scheduler starts and every quarter of an hour.
     """
-    from ckanext.mel.demo import load_demo_datasets
+    from ckanext.mel.reconcile import reconcile
 
-    try:
-        counts = load_demo_datasets(_context(), progress=click.echo)
-    except (tk.ObjectNotFound, tk.ValidationError) as error:
-        raise click.ClickException(str(error)) from None
-    summary = "{created} created, {updated} updated, {invalid} not valid".format(**counts)
-    click.secho(summary, fg="green")
-
-
-@demo.command("agent")
-@click.argument("name")
-@click.argument("password")
-@click.option("--commune", default="lille", show_default=True)
-def demo_agent(name: str, password: str, commune: str):
-    """A commune agent account NAME (editor of the commune), created if missing."""
-    from ckan import model
-
-    if model.User.get(name) is None:
-        _call(
-            "user_create",
-            name=name,
-            password=password,
-            email=f"{name}@localhost",
-            fullname=f"Agent ({commune})",
-        )
-    _call("organization_member_create", id=commune, username=name, role="editor")
-    click.echo(f"{name}: editor of {commune}")
+    report = reconcile(dry_run=dry_run)
+    click.echo(f"{report.database} dataset(s) in the database, {report.indexed} in the index")
+    verb = "found" if dry_run else "fixed"
+    for label, ids in (("orphan(s)", report.orphans), ("missing", report.missing), ("stale", report.stale)):
+        click.echo(f"{len(ids)} {label} {verb}" + (f": {', '.join(ids)}" if ids else ""))
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} could not be fixed: {', '.join(report.failed)}")
 
 
-@demo.command("load")
-@click.option("--sysadmin", nargs=2, metavar="NAME PASSWORD", help="Create this sysadmin if missing.")
-@click.option("--agent", nargs=2, metavar="NAME PASSWORD", help="Create this agent of Lille if missing.")
-@click.pass_context
-def demo_load(ctx: click.Context, sysadmin: tuple[str, str] | None, agent: tuple[str, str] | None):
-    """All of the demo in one go: communes, enrolments, datasets, accounts."""
-    from ckan import model
+@mel.command("scheduler")
+@click.option("--once", is_flag=True, help="Queue the jobs due now and exit (for cron).")
+def scheduler(once: bool):
+    """Queue the portal's recurring jobs (daily reminders, nightly jobs) when they are due.
 
-    if sysadmin:
-        name, password = sysadmin
-        if model.User.get(name) is None:
-            _call("user_create", name=name, password=password, email=f"{name}@localhost")
-        user = model.User.get(name)
-        if not user.sysadmin:
-            user.sysadmin = True
-            model.repo.commit()
-        click.echo(f"{name}: sysadmin")
-    ctx.invoke(communes_load)
-    ctx.invoke(demo_enrolments)
-    ctx.invoke(demo_datasets)
-    if agent:
-        ctx.invoke(demo_agent, name=agent[0], password=agent[1], commune="lille")
+    Runs in the foreground beside `ckan jobs worker`; several may run (one per app
+    server): each run of a job is queued once.
+    """
+    from ckanext.mel import scheduler as recurring
+
+    if once:
+        for name in recurring.queue_due_jobs():
+            click.echo(f"queued {name}")
+        return
+    recurring.run_forever()
+
+
+@mel.command("consolidate")
+@click.argument("data_model", required=False)
+def consolidate(data_model: str | None):
+    """Rebuild the metropolitan dataset of DATA_MODEL (default: every model) from scratch."""
+    from ckanext.mel.consolidation.cli import run
+
+    run(data_model)
