@@ -5,7 +5,7 @@ CKAN ?= 2.12
 export MEL_CKAN := $(CKAN)
 VENV := $(if $(filter 2.12,$(CKAN)),.venv,.venv-$(CKAN))
 
-.PHONY: run dev test bench setup stop status reset lint typecheck i18n wheel
+.PHONY: run dev test bench setup stop status reset lint typecheck i18n wheel constraints
 
 run: setup
 	scripts/run.sh
@@ -42,6 +42,15 @@ lint: setup
 # mypy on ckanext/mel ([tool.mypy] in pyproject.toml).
 typecheck: setup
 	$(VENV)/bin/mypy
+
+# Freeze the venv of CKAN=$(CKAN) into the constraints setup.sh installs with, after a
+# requirement changed and the suite passed: `$(VENV)/bin/pip install -r requirements.txt`
+# (or -U a package), `make test`, then `make constraints`.
+constraints:
+	{ echo "# Every package of a venv whose suite passed (CKAN $(CKAN)), frozen with pip freeze:"; \
+	  echo "# setup.sh installs with these constraints, so that CI runs what passed here."; \
+	  echo "# Regenerate with make constraints CKAN=$(CKAN) (see the Makefile)."; \
+	  $(VENV)/bin/pip freeze --exclude-editable; } > requirements/constraints-$(CKAN).txt
 
 # The wheel an operator installs into an existing CKAN (dist/).
 wheel: setup

@@ -26,15 +26,21 @@ fi
 
 # Python: the venv of the chosen CKAN version (requirements/ckan-$MEL_CKAN.txt),
 # the extensions and libraries pinned in requirements*.txt, and this extension
-# in editable mode. Reinstalled only when those files change.
+# in editable mode. Every other package is held at the version of a venv whose
+# suite passed (requirements/constraints-$MEL_CKAN.txt, `make constraints`), so
+# that a clean clone installs what was tested, whatever the registry serves
+# newer that day. Reinstalled only when those files change.
 stamp=$VENV/.mel-installed
 ckan_requirements=requirements/ckan-$MEL_CKAN.txt
-want=$(cat "$ckan_requirements" requirements.txt dev-requirements.txt setup.py pyproject.toml | sha256sum | cut -d' ' -f1)
+constraints=requirements/constraints-$MEL_CKAN.txt
+[ -f "$constraints" ] || die "no $constraints: run make constraints CKAN=$MEL_CKAN"
+want=$(cat "$ckan_requirements" "$constraints" requirements.txt dev-requirements.txt setup.py pyproject.toml |
+    sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing CKAN $MEL_CKAN and the Python packages into $VENV"
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --upgrade pip 'setuptools<81' wheel
-    "$VENV/bin/pip" install -q -r "$ckan_requirements" -r requirements.txt -r dev-requirements.txt
+    "$VENV/bin/pip" install -q pip==26.3 setuptools==80.10.2 wheel==0.48.0
+    "$VENV/bin/pip" install -q -c "$constraints" -r "$ckan_requirements" -r requirements.txt -r dev-requirements.txt
     "$VENV/bin/pip" install -q --no-deps -e .
     echo "$want" > "$stamp"
 fi
