@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from urllib.parse import urlsplit
 
 import pytest
 from ckan import model
@@ -193,3 +194,72 @@ def test_warming_a_new_worker_computes_the_publishers_and_caches_no_document(app
     assert _feed_keys("catalogue") == [] and _feed_keys("dataset") == []
     assert profiles._publishers["version"] == feed_cache.organisations_version()
     assert profiles._publishers["by_id"][commune["id"]].title == commune["title"]
+
+
+@pytest.mark.usefixtures("clean_db", "clean_index", "clean_feeds")
+class TestAnsweredBeforeCkan:
+    """A warm dataset feed is answered by feeds.CachedDatasetFeeds, ahead of CKAN's pipeline
+    (it says so with `X-Cache: HIT`); whatever it cannot answer for sure goes on to CKAN."""
+
+    HEADERS = ("Content-Type", "Cache-Control", "Vary")
+
+    def test_the_same_document_and_headers_as_ckan_gives(self, app, commune):
+        dataset = factories.Dataset(owner_org=commune["id"], title="Équipements publics")
+        url = f"/dataset/{dataset['name']}.ttl"
+        built, served = app.get(url), app.get(url)
+        assert "X-Cache" not in built.headers and served.headers["X-Cache"] == "HIT"
+        assert served.body == built.body
+        assert [served.headers[h] for h in self.HEADERS] == [built.headers[h] for h in self.HEADERS]
+        # What the cache holds is what is served: the answer did not come from CKAN's view.
+        [cache_key] = _feed_keys("dataset")
+        marked = built.body.replace("Équipements publics", "Équipements publics (from the cache)")
+        connect_to_redis().set(cache_key, zlib.compress(marked.encode()), ex=60)
+        assert "(from the cache)" in app.get(f"/dataset/{dataset['id']}.ttl").body
+
+    @pytest.mark.parametrize("change", [{"private": True}, {"state": "deleted"}, {"type": "reuse"}])
+    def test_a_dataset_no_longer_public_is_never_answered_from_the_cache(self, app, commune, change):
+        dataset = factories.Dataset(owner_org=commune["id"])
+        url = f"/dataset/{dataset['id']}.ttl"
+        app.get(url)
+        assert app.get(url).headers["X-Cache"] == "HIT"
+        # Straight in the table, as no action would: metadata_modified stays, so the key is the same.
+        model.Session.execute(
+            model.package_table.update().where(model.package_table.c.id == dataset["id"]).values(**change)
+        )
+        model.Session.commit()
+        assert "X-Cache" not in app.get(url, status=404).headers
+
+    def test_an_edited_dataset_is_built_again(self, app, commune):
+        dataset = factories.Dataset(owner_org=commune["id"], title="Avant")
+        url = f"/dataset/{dataset['id']}.ttl"
+        app.get(url)
+        call_as_sysadmin("package_patch", id=dataset["id"], title="Après")
+        answer = app.get(url)
+        assert "X-Cache" not in answer.headers and "Après" in answer.body
+
+    def test_a_session_a_token_a_cors_request_or_another_language_goes_to_ckan(self, app, commune):
+        from tests.helpers import api_token
+
+        user = factories.User()
+        dataset = factories.Dataset(owner_org=commune["id"])
+        url = f"/dataset/{dataset['id']}.ttl"
+        expected = app.get(url).body
+        for headers, path in [
+            ({"Authorization": api_token(user["name"])}, url),
+            ({"Origin": "https://reuse.example.org"}, url),
+            ({}, f"/en{url}"),
+        ]:
+            answer = app.get(path, headers=headers)
+            assert "X-Cache" not in answer.headers, (headers, path)
+            assert answer.body == expected
+        # Every later request of this client sends it.
+        app.client.set_cookie("ckan", "a-session", domain=urlsplit(tk.config["ckan.site_url"]).hostname)
+        answer = app.get(url)
+        assert "X-Cache" not in answer.headers and answer.body == expected
+
+    def test_a_bad_parameter_gets_ckan_s_400(self, app, commune):
+        dataset = factories.Dataset(owner_org=commune["id"])
+        url = f"/dataset/{dataset['id']}.ttl"
+        app.get(url)
+        answer = app.get(f"{url}?profiles=nope", status=400)
+        assert "X-Cache" not in answer.headers and "nope" in answer.body
