@@ -230,7 +230,7 @@ class TestScoredInTheBackground:
         call_as_sysadmin("package_patch", id=bare["id"], tag_string="budget")
         changed = call_action("package_show", id=bare["id"])
         jobs.get_queue(quality.QUEUE).empty()
-        quality.connect_to_redis().delete(quality._key(bare["id"]) + ":queued")
+        quality.redis().delete(quality._key(bare["id"]) + ":queued")
         assert quality.stored_quality(changed) is None
         assert quality._stored(changed) is None  # not measured by the view…
         assert jobs.get_queue(quality.QUEUE).count == 1  # …but queued

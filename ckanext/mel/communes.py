@@ -16,10 +16,12 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ckan.plugins.toolkit as tk
 from ckan import authz, model
+from sqlalchemy import or_
+from sqlalchemy.orm.util import identity_key
 
 DATA = Path(__file__).parent / "data"
 
@@ -178,6 +180,20 @@ def commune_for_insee(insee_code: str) -> model.Group | None:
         model.Group.state == "active", model.Group.is_organization.is_(True)
     )
     return with_extra(query, "insee_code", insee_code).first()
+
+
+def organization(id_or_name: str | None) -> model.Group | None:
+    """model.Group.get in one query: it asks by id, then by name (two queries for a name,
+    which is what the API's callers give), on every dataset creation more than once."""
+    if not id_or_name or not isinstance(id_or_name, str):
+        return None
+    Group = model.Group
+    loaded = model.Session.identity_map.get(identity_key(Group, id_or_name))
+    if loaded is not None:
+        return cast(model.Group, loaded)
+    query = model.Session.query(Group).filter(or_(Group.id == id_or_name, Group.name == id_or_name))
+    found = query.limit(2).all()
+    return next((group for group in found if group.id == id_or_name), found[0] if found else None)
 
 
 def get_commune(id_or_name: str) -> model.Group | None:

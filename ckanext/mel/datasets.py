@@ -20,7 +20,7 @@ from ckanext.mel import communes, datamodels, dataset_names, extent
 def fill_defaults(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
     """Before the fields' own validators: fill what the owning organisation knows."""
     owner = data.get(("owner_org",))
-    organization = model.Group.get(owner) if owner and owner is not missing else None
+    organization = communes.organization(owner) if owner is not missing else None
     if organization is not None and organization.is_organization:
         dataset_names.set_commune_name(data, context, organization)
         if communes.is_commune(organization) and not _has_items(data, "spatial_coverage"):

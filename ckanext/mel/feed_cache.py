@@ -23,9 +23,10 @@ from typing import Any, cast
 
 import ckan.plugins.toolkit as tk
 from ckan import model
-from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from ckanext.mel.redis_client import redis
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +34,6 @@ CACHE_FORMAT = 2  # bump when what a feed is made of changes
 _PENDING = "mel_feed_organisations_changed"
 # CKAN 2.12 keeps a group's extras in a column of its own row, 2.11 in a table of their own.
 _ORGANISATION_ROWS = tuple(c for c in (model.Group, getattr(model, "GroupExtra", None)) if c is not None)
-
-
-@lru_cache(maxsize=4)
-def _client(url: str) -> Redis:
-    return Redis.from_url(url)
-
-
-def _redis() -> Redis:
-    """A Redis client kept per process: CKAN's connect_to_redis builds a new one at every call,
-    which took a quarter of a millisecond, twice per warm feed (itself under 4 ms)."""
-    return _client(tk.config["ckan.redis.url"])
 
 
 def enabled() -> bool:
@@ -56,11 +46,11 @@ def _version_key() -> str:
 
 def organisations_version() -> int:
     """The number of committed organisation changes so far (the cache keys' version)."""
-    return int(_redis().get(_version_key()) or 0)
+    return int(redis().get(_version_key()) or 0)
 
 
 def bump_organisations_version() -> None:
-    _redis().incr(_version_key())
+    redis().incr(_version_key())
 
 
 def key(kind: str, parts: dict[str, Any], version: int) -> str:
@@ -89,14 +79,14 @@ def key(kind: str, parts: dict[str, Any], version: int) -> str:
 def get(cache_key: str) -> str | None:
     if not enabled():
         return None
-    value = cast("bytes | None", _redis().get(cache_key))  # no decode_responses: bytes
+    value = cast("bytes | None", redis().get(cache_key))  # no decode_responses: bytes
     return zlib.decompress(value).decode() if value is not None else None
 
 
 def put(cache_key: str, text: str) -> None:
     if enabled():
         seconds = tk.config.get("ckanext.mel.feed_cache_seconds")
-        _redis().set(cache_key, zlib.compress(text.encode(), 1), ex=seconds)
+        redis().set(cache_key, zlib.compress(text.encode(), 1), ex=seconds)
 
 
 @lru_cache(maxsize=1)

@@ -31,7 +31,6 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 import pyshacl
 from ckan import model
-from ckan.lib.redis import connect_to_redis
 from rdflib import Graph, Namespace, URIRef
 from rdflib.term import Node
 from sqlalchemy import event
@@ -41,6 +40,7 @@ from ckanext.dcat.processors import RDFSerializer
 from ckanext.dcat.profiles import DCAT, DCT
 from ckanext.mel import storage, vocabularies
 from ckanext.mel.profiles import DCAT_AP_2_PROFILES
+from ckanext.mel.redis_client import redis
 from ckanext.mel.vocabularies import EU_ACCESS_RIGHT, EU_LICENCE
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ def _key(dataset_id: str) -> str:
 
 def _stored(dataset_dict: dict[str, Any]) -> dict[str, Any] | None:
     """The stored measure of this version of the dataset, if any."""
-    cached = connect_to_redis().get(_key(dataset_dict["id"]))
+    cached = redis().get(_key(dataset_dict["id"]))
     if cached is None:
         return None
     stored = json.loads(cached)
@@ -272,7 +272,7 @@ def _stored(dataset_dict: dict[str, Any]) -> dict[str, Any] | None:
 
 def _store(dataset_dict: dict[str, Any], measured: dict[str, Any]) -> None:
     value = json.dumps({"modified": dataset_dict.get("metadata_modified"), "measured": measured})
-    connect_to_redis().set(_key(dataset_dict["id"]), value, ex=CACHE_SECONDS)
+    redis().set(_key(dataset_dict["id"]), value, ex=CACHE_SECONDS)
 
 
 def _with_result(measured: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +301,7 @@ def stored_quality(dataset_dict: dict[str, Any]) -> dict[str, Any] | None:
 
 def score_dataset(dataset_id: str) -> None:
     """The background job: measure the dataset as it is now and store its score."""
-    connect_to_redis().delete(_key(dataset_id) + ":queued")
+    redis().delete(_key(dataset_id) + ":queued")
     try:
         dataset = tk.get_action("package_show")({"ignore_auth": True}, {"id": dataset_id})
     except tk.ObjectNotFound:
@@ -312,7 +312,7 @@ def score_dataset(dataset_id: str) -> None:
 
 def queue_scoring(dataset_id: str) -> None:
     """Score the dataset in a background job, unless one is already queued for it."""
-    if connect_to_redis().set(_key(dataset_id) + ":queued", 1, nx=True, ex=QUEUED_SECONDS):
+    if redis().set(_key(dataset_id) + ":queued", 1, nx=True, ex=QUEUED_SECONDS):
         tk.enqueue_job(score_dataset, [dataset_id], title=f"mel: quality of {dataset_id}", queue=QUEUE)
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import ckan.plugins.toolkit as tk
-from ckan.lib.redis import connect_to_redis
+
+from ckanext.mel.redis_client import redis
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def _timezone() -> ZoneInfo:
 def queue_due_jobs(now: datetime.datetime | None = None, jobs: list[RecurringJob] | None = None) -> list[str]:
     """Queue each job whose run is due and not queued yet by anyone; returns their names."""
     now = now or datetime.datetime.now(_timezone())
-    redis = connect_to_redis()
+    client = redis()
     site_id = tk.config.get("ckan.site_id")
     queued = []
     for job in JOBS if jobs is None else jobs:
@@ -86,7 +87,7 @@ def queue_due_jobs(now: datetime.datetime | None = None, jobs: list[RecurringJob
         if key is None:
             continue
         # Kept two days: long enough that a restart the same day does not queue again.
-        if not redis.set(f"ckanext-mel:{site_id}:scheduled:{key}", now.isoformat(), nx=True, ex=2 * 86400):
+        if not client.set(f"ckanext-mel:{site_id}:scheduled:{key}", now.isoformat(), nx=True, ex=2 * 86400):
             continue
         tk.enqueue_job(job.function, title=f"mel: {job.name}", rq_kwargs={"timeout": job.timeout})
         log.info("queued %s (%s)", job.name, key)

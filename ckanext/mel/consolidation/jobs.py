@@ -24,12 +24,12 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from ckan import model
-from ckan.lib.redis import connect_to_redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ckanext.mel import datamodels
 from ckanext.mel.consolidation import build
+from ckanext.mel.redis_client import redis
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,14 @@ def _queued_key(name: str) -> str:
 
 def _queue_once(name: str, function: Any, args: list[Any], title: str) -> bool:
     """Queue the job unless the one of that name still waits in the queue; True if queued now."""
-    redis = connect_to_redis()
+    client = redis()
     key = _queued_key(name)
     job_id = f"{tk.config.get('ckan.site_id')}-mel-consolidation-{name}-{uuid.uuid4().hex[:8]}"
-    if not redis.set(key, job_id, nx=True, ex=QUEUED_SECONDS):
-        waiting = redis.get(key)
+    if not client.set(key, job_id, nx=True, ex=QUEUED_SECONDS):
+        waiting = client.get(key)
         if waiting and _still_queued(waiting.decode() if isinstance(waiting, bytes) else waiting):
             return False
-        redis.set(key, job_id, ex=QUEUED_SECONDS)  # its job was lost (a queue emptied): queue anew
+        client.set(key, job_id, ex=QUEUED_SECONDS)  # its job was lost (a queue emptied): queue anew
     tk.enqueue_job(
         function,
         args,
@@ -94,7 +94,7 @@ def _still_queued(job_id: str) -> bool:
 
 def consolidate_job(model_id: str) -> None:
     """The background job: rebuild the model's metropolitan dataset, alone for its model."""
-    connect_to_redis().delete(_queued_key(model_id))  # changes from now on queue another run
+    redis().delete(_queued_key(model_id))  # changes from now on queue another run
     try:
         with model_lock(model_id):
             build.consolidate(model_id)
@@ -135,9 +135,9 @@ def changed_job() -> None:
     """After commits: queue the models that the datasets, files and organisations changed may change."""
     from ckanext.mel.consolidation.sources import models_of_packages
 
-    redis = connect_to_redis()
-    redis.delete(_queued_key("changes"))  # commits from now on queue another run
-    with redis.pipeline() as pipe:  # read and forget the gathered ids at once
+    client = redis()
+    client.delete(_queued_key("changes"))  # commits from now on queue another run
+    with client.pipeline() as pipe:  # read and forget the gathered ids at once
         for kind in _KINDS:
             pipe.smembers(_key(f"changes:{kind}"))
             pipe.delete(_key(f"changes:{kind}"))
@@ -190,8 +190,8 @@ def _queue_after_commit(session: Session) -> None:
     if not changed:
         return
     try:
-        redis = connect_to_redis()
-        with redis.pipeline() as pipe:
+        client = redis()
+        with client.pipeline() as pipe:
             for kind, ids in zip(_KINDS, changed, strict=True):
                 if ids:
                     pipe.sadd(_key(f"changes:{kind}"), *ids)

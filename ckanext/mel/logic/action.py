@@ -348,7 +348,7 @@ def _refuse_malformed(data_dict: DataDict) -> None:
 
 
 def _commune(id_or_name: str | None) -> model.Group | None:
-    organization = model.Group.get(id_or_name) if id_or_name else None
+    organization = communes.organization(id_or_name)
     return organization if communes.is_commune(organization) else None
 
 

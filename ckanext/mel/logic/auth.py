@@ -100,7 +100,7 @@ def _refusal(context: Context, organization_ids: Iterable[str | None]) -> AuthRe
     if communes.is_mel_staff(context.get("user")):
         return None
     for organization_id in organization_ids:
-        organization = model.Group.get(organization_id) if organization_id else None
+        organization = communes.organization(organization_id)
         if organization is None or not communes.is_commune(organization):
             continue
         message = enrolment.refusal_message(organization)
