@@ -237,25 +237,24 @@ class TestAnsweredBeforeCkan:
         answer = app.get(url)
         assert "X-Cache" not in answer.headers and "Après" in answer.body
 
-    def test_a_session_a_token_a_cors_request_or_another_language_goes_to_ckan(self, app, commune):
+    def test_a_session_a_token_or_a_cors_request_goes_to_ckan(self, app, commune):
         from tests.helpers import api_token
 
         user = factories.User()
         dataset = factories.Dataset(owner_org=commune["id"])
         url = f"/dataset/{dataset['id']}.ttl"
         expected = app.get(url).body
-        for headers, path in [
-            ({"Authorization": api_token(user["name"])}, url),
-            ({"Origin": "https://reuse.example.org"}, url),
-            ({}, f"/en{url}"),
-        ]:
-            answer = app.get(path, headers=headers)
-            assert "X-Cache" not in answer.headers, (headers, path)
+        for headers in [{"Authorization": api_token(user["name"])}, {"Origin": "https://reuse.example.org"}]:
+            answer = app.get(url, headers=headers)
+            assert "X-Cache" not in answer.headers, headers
             assert answer.body == expected
-        # Every later request of this client sends it.
-        app.client.set_cookie("ckan", "a-session", domain=urlsplit(tk.config["ckan.site_url"]).hostname)
-        answer = app.get(url)
-        assert "X-Cache" not in answer.headers and answer.body == expected
+        # A feed is the same document in every interface language (CKAN 2.11 strips the prefix
+        # before this middleware, 2.12 after it: either way the same answer).
+        assert app.get(f"/en{url}").body == expected
+        browser = app.test_client()  # a client of its own, whose every request sends the cookie
+        browser.set_cookie("ckan", "a-session", domain=urlsplit(tk.config["ckan.site_url"]).hostname)
+        answer = browser.get(url)
+        assert "X-Cache" not in answer.headers and answer.get_data(as_text=True) == expected
 
     def test_a_bad_parameter_gets_ckan_s_400(self, app, commune):
         dataset = factories.Dataset(owner_org=commune["id"])

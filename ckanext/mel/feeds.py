@@ -474,8 +474,9 @@ def _registered_profiles() -> frozenset[str]:
 
 
 _DATASET_FEED = re.compile(r"/dataset/(?P<id>[^/.]+)\.(?P<format>[a-z0-9]+)")
-# What makes CKAN answer differently from the anonymous, same-origin, default-language
-# visitor whose answer the cache holds: a session or API token, a CORS request.
+# What makes CKAN answer differently from the anonymous, same-origin visitor whose answer
+# the cache holds: a session or API token, a CORS request. (A feed does not depend on the
+# interface's language: its key names the site's default one.)
 _PERSONAL_HEADERS = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_X_CKAN_API_KEY", "HTTP_ORIGIN")
 
 
@@ -493,8 +494,8 @@ class CachedDatasetFeeds:
     for the dataset's state and `metadata_modified` (a private, deleted or changed dataset is
     never served from here), the cache lookup under the same key as dataset_document's, and
     the headers CKAN gives an anonymous visitor. Anything else (no document cached, a cookie,
-    an API token, a CORS request, another language's path, content negotiation, a bad
-    parameter, an error) goes on to CKAN unchanged, which then answers as it always has.
+    an API token, a CORS request, content negotiation, a bad parameter, an error) goes on to
+    CKAN unchanged, which then answers as it always has.
     """
 
     def __init__(self, wsgi_app: Callable[..., Any]) -> None:
