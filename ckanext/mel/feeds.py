@@ -358,33 +358,28 @@ def dataset_document(_id: str, _format: str, profiles: tuple[str, ...] | None) -
     return text
 
 
-def warm_up() -> None:
-    """Compute once, before a new server process takes its first request, what every
-    process keeps for the feeds: the profiles, the organisations as publishers, the
-    MEL's territory, and ckanext-dcat's code on one dataset (its graph thrown away).
-
-    Nothing is cached that a change could make stale: no document goes to the feed
-    cache. Run by the production server (scripts/gunicorn.conf.py) in each worker,
-    and needs a request context (wsgi.warm_up gives it).
-    """
-    warm_up_publishers(feed_cache.organisations_version())
-    feed_cache.code_fingerprint()
-    found = tk.get_action("package_search")(
-        dict(ANONYMOUS), {"rows": 1, "fq_list": ["+dataset_type:dataset"], "include_private": False}
-    )
-    serializer = serializer_for(None)
-    for dataset in found["results"]:
-        serializer.graph_from_dataset(dataset)
-    serializer.new_graph()
-
-
 def warm_up_worker(app: Flask) -> None:
-    """warm_up() as a server process calls it before its first request, so that no visitor
-    waits for it (a worker recycled after max_requests would otherwise make its next harvester
-    wait). A failure is logged, never fatal: the worker computes it all on first use instead."""
+    """Compute, before a new server process takes its first request, what every process keeps
+    for the feeds: the organisations as publishers, the MEL's territory, the profiles, and
+    ckanext-dcat's code run once on one dataset (its graph thrown away). Otherwise the first
+    visitor would wait for it, and a worker recycled after max_requests would make its next
+    harvester wait.
+
+    Nothing is cached that a change could make stale: no document goes to the feed cache.
+    Run by the production server in each worker (scripts/gunicorn.conf.py, wsgi.warm_up).
+    A failure is logged, never fatal: the worker computes it all on first use instead.
+    """
     try:
         with app.test_request_context("/"):
-            warm_up()
+            warm_up_publishers(feed_cache.organisations_version())
+            feed_cache.code_fingerprint()
+            found = tk.get_action("package_search")(
+                dict(ANONYMOUS), {"rows": 1, "fq_list": ["+dataset_type:dataset"], "include_private": False}
+            )
+            serializer = serializer_for(None)
+            for dataset in found["results"]:
+                serializer.graph_from_dataset(dataset)
+            serializer.new_graph()
     except Exception:
         log.exception("Warming up the feeds failed")
     finally:
