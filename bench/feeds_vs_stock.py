@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from bench_ini import LOGGING
 from rdflib import Graph, URIRef
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,27 +160,7 @@ api_token.jwt.decode.secret = string:{secret}
 smtp.server = localhost:6675
 smtp.mail_from = bench@localhost
 
-[loggers]
-keys = root
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s
+{LOGGING}
 """
     )
 

@@ -45,6 +45,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from bench_ini import LOGGING
+
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("MEL_VENV", REPO / ".venv"))
 HEADER = "COLL_INSEE,COLL_NOM,PERIODE_DEBUT,PERIODE_FIN,NAISSANCES,NAISSANCES_FILLES,NAISSANCES_GARCONS"
@@ -234,27 +236,7 @@ api_token.jwt.encode.secret = string:{secret}
 api_token.jwt.decode.secret = string:{secret}
 smtp.server = localhost:25
 
-[loggers]
-keys = root
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s
+{LOGGING}
 """
     )
     for name in (
