@@ -6,6 +6,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan import model
+from ckan.lib.navl.dictization_functions import DataError
 from ckan.types import Action, Context, DataDict
 from flask import has_request_context
 
@@ -44,7 +45,13 @@ def _refuse_nul(data_dict: Any, path: str = "") -> None:
 
 
 def _validate(data_dict: DataDict, schema_: dict[str, Any], context: Context) -> dict[str, Any]:
-    data, errors = tk.navl_validate(data_dict, schema_, context)
+    try:
+        data, errors = tk.navl_validate(data_dict, schema_, context)
+    except DataError:
+        # CKAN 2.11 refuses a list that mixes objects with other values before any validator
+        # runs, and its API answers that with a 500. No mel_* field takes such a list.
+        field = next((key for key, value in data_dict.items() if isinstance(value, list)), "input")
+        raise tk.ValidationError({field: [tk._("Give a text value.")]}) from None
     if errors:
         raise tk.ValidationError(errors)
     return data
