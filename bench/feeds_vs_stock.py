@@ -46,6 +46,7 @@ SOLR_URL = os.environ.get("CKAN_SOLR_URL", "http://127.0.0.1:8983/solr/ckan")
 HYDRA_NEXT = URIRef("http://www.w3.org/ns/hydra/core#next")
 DCAT_DATASET = URIRef("http://www.w3.org/ns/dcat#Dataset")
 RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+WORKER_QUEUES = ("default", "mel_quality")  # those the product's job worker serves here
 ONLY: list[str] = []  # --only: the rows to time (all when empty)
 # In the names of the datasets the measured creations make: a later run on the same databases
 # would otherwise be refused its names.
@@ -196,7 +197,7 @@ def start(portal: Portal) -> None:
     portal.processes.append(server)
     if portal.name == "mel":
         worker = subprocess.Popen(
-            [str(VENV / "bin" / "ckan"), "-c", str(portal.ini), "jobs", "worker", "default", "mel_quality"],
+            [str(VENV / "bin" / "ckan"), "-c", str(portal.ini), "jobs", "worker", *WORKER_QUEUES],
             stdout=log,
             stderr=log,
             env=env,
@@ -513,6 +514,24 @@ def drop_loading_backlog(portal: Portal) -> None:
         connection.delete(key)
 
 
+def wait_for_jobs(portal: Portal, patience: float = 30) -> None:
+    """Until the job worker (the product's only) has nothing queued, scheduled or running."""
+    import redis
+
+    connection = redis.Redis(port=int(REDIS_PORT), db=portal.redis_db)
+    queues = [f"ckan:{portal.name}-bench:{queue}" for queue in WORKER_QUEUES]
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        if not any(
+            connection.llen(f"rq:queue:{q}")
+            or connection.zcard(f"rq:wip:{q}")
+            or connection.zcard(f"rq:scheduled:{q}")
+            for q in queues
+        ):
+            return
+        time.sleep(0.05)
+
+
 def flush_feed_cache(portal: Portal) -> None:
     """Forget the rendered feeds (not the quality scores): a cold feed is built anew."""
     import redis
@@ -643,6 +662,9 @@ def measure(portals: list[Portal], repeat: int) -> list[Row | None]:
         if portal.name == "mel":
             data["data_model"] = "scdl-prenoms"
         dataset = portal.action("package_create", **data)
+        # An agent fills the file's form after saving the dataset: the background jobs before it
+        # (the creation's quality score, the last upload's DataStore load) are done by then.
+        wait_for_jobs(portal)
         return lambda: portal.action(
             "resource_create",
             package_id=dataset["id"],
