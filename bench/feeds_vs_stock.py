@@ -24,6 +24,7 @@ import re
 import secrets
 import signal
 import statistics
+import string
 import subprocess
 import sys
 import time
@@ -57,8 +58,12 @@ WORDS = (
     "déchets collecte parcs jardins culture bibliothèques sport piscines élections budget "
     "subventions marchés associations eau assainissement éclairage arbres bruit air"
 ).split()
+# Valid against scdl-prenoms (a first name is letters only): the upload row times a valid file,
+# and says so if the product finds it is not.
+LETTERS = string.ascii_lowercase
 CSV = "COMMUNE_NOM,COLL_INSEE,ENFANT_SEXE,ENFANT_PRENOM,NOMBRE_OCCURRENCES,ANNEE\n" + "".join(
-    f"Lille,59350,{'F' if i % 2 else 'M'},Prénom{i},{i % 40 + 1},2024\n" for i in range(200)
+    f"Lille,59350,{'F' if i % 2 else 'M'},Prénom{LETTERS[i // 26]}{LETTERS[i % 26]},{i % 40 + 1},2024\n"
+    for i in range(200)
 )
 
 STOCK_SETTINGS = """\
@@ -655,6 +660,8 @@ def measure(portals: list[Portal], repeat: int) -> list[Row | None]:
 
     rows.append(interleaved("`package_create`", portals, repeat, create, False))
 
+    uploaded: dict[str, list[str]] = {p.name: [] for p in portals}
+
     def upload(portal: Portal, i: int) -> Callable[[], Any]:
         number = 950_000 + next(counter)
         data = dataset_dict(number, portal.organisations[0])
@@ -665,15 +672,26 @@ def measure(portals: list[Portal], repeat: int) -> list[Row | None]:
         # An agent fills the file's form after saving the dataset: the background jobs before it
         # (the creation's quality score, the last upload's DataStore load) are done by then.
         wait_for_jobs(portal)
-        return lambda: portal.action(
-            "resource_create",
-            package_id=dataset["id"],
-            name="prenoms.csv",
-            format="CSV",
-            files={"upload": ("prenoms.csv", CSV.encode(), "text/csv")},
-        )
+
+        def create_resource() -> None:
+            resource = portal.action(
+                "resource_create",
+                package_id=dataset["id"],
+                name="prenoms.csv",
+                format="CSV",
+                files={"upload": ("prenoms.csv", CSV.encode(), "text/csv")},
+            )
+            uploaded[portal.name].append(resource["id"])
+
+        return create_resource
 
     rows.append(interleaved("upload of a valid CSV (`resource_create`)", portals, repeat, upload, False))
+    for portal in portals:
+        if portal.name == "mel":  # what the row times is the upload of a file found valid
+            for resource_id in uploaded[portal.name]:
+                status = portal.action("resource_show", id=resource_id).get("validation_status")
+                if status != "success":
+                    raise SystemExit(f"the upload row's CSV was not found valid ({status}): {resource_id}")
 
     def first_view(portal: Portal, i: int) -> Callable[[], Any]:
         number = 970_000 + next(counter)
