@@ -211,6 +211,18 @@ def the_zygote():
     return pid
 
 
+def a_spare(zygote, seconds=10):
+    """The zygote's one child between checks, once it has forked it."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        found = children(zygote)
+        if found:
+            (pid,) = found
+            return pid
+        time.sleep(0.01)
+    raise AssertionError(f"the zygote {zygote} has no spare child")
+
+
 def bytes_read(pid):
     """What a zygote has read: its requests, and its children's answers."""
     return int(re.search(r"rchar: (\d+)", Path(f"/proc/{pid}/io").read_text())[1])
@@ -316,7 +328,8 @@ class TestCheckProcess:
     def test_a_check_past_its_time_is_killed_and_reported_as_timeout(self, check, zygote, wide_file):
         outcome = check(task_for(wide_file, max_size=10**8, max_columns=10_000), 1, 2 * 1024**3)
         assert outcome.report.errors == [{"code": "timeout", "seconds": 1}]
-        assert children(zygote) == []  # its child (if it was the zygote's) killed and reaped
+        # Its child (if it was the zygote's) killed and reaped: none left but the next spare.
+        assert len(children(zygote)) <= 1
 
     def test_a_valid_file_is_checked_in_its_process(self, check, small_file):
         outcome = check(task_for(small_file), 60, 1024**3)
@@ -334,6 +347,25 @@ class TestCheckProcess:
         with check_process._lock:
             in_new_process = check_process.run(task, 60, 1024**3)
         assert comparable(through_zygote[0]) == comparable(through_zygote[1]) == comparable(in_new_process)
+
+    def test_the_zygote_has_a_child_ready_for_the_next_check_which_answers_it(self, zygote, small_file):
+        spare = a_spare(zygote)
+        assert check_process.run(task_for(small_file), 60, 1024**3).report.status == "valid"
+        assert gone(spare)  # it checked the file and ended
+        assert a_spare(zygote) != spare
+
+    def test_a_spare_ends_with_its_zygote_when_the_worker_goes(self, zygote):
+        spare = a_spare(zygote)
+        check_process._zygote.close()  # as the worker's end, when it exits
+        check_process._zygote = None
+        assert gone(zygote) and gone(spare)
+
+    def test_a_spare_killed_before_its_check_is_replaced_for_it(self, zygote, small_file):
+        spare = a_spare(zygote)
+        os.kill(spare, signal.SIGKILL)
+        assert gone(spare)
+        assert check_process.run(task_for(small_file), 60, 1024**3).report.status == "valid"
+        assert the_zygote() == zygote
 
     def test_the_zygote_serves_the_check_after_one_it_killed_at_its_time_limit(
         self, zygote, wide_file, small_file

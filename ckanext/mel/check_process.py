@@ -13,11 +13,13 @@ nothing with the web worker or the job:
 Starting Python and importing frictionless takes longer than checking a small
 file, so each web or job worker process starts, at its first check, a zygote
 (`python -m ckanext.mel.check_process --zygote`, about 50 MB resident): a
-process of its own as above, which imports the check's modules once, warms
-frictionless up on a CSV of its own, then forks a child for each check it is
-sent. The child sets the limits, checks and writes its answer to a pipe; the
-zygote kills it at its time limit, reaps it and relays its answer. The zygote
-ends when its worker closes its stdin (the worker has gone).
+process of its own as above, which imports the check's modules once and warms
+frictionless up on a CSV of its own. It keeps one child forked ahead (a spare),
+which warms itself up too and waits for a check: the fork and the pages the
+check writes are not copied while an uploader waits. Sent a check, the spare
+sets the limits, checks and writes its answer to a pipe; the zygote kills it at
+its time limit, reaps it, relays its answer and forks the next spare. The
+zygote ends when its worker closes its stdin (the worker has gone).
 
 A worker uses only the zygote it started itself (not its parent's, after a fork:
 an rq work horse starts its own), for one check at a time. A second thread's
@@ -37,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import gc
 import json
 import logging
 import math
@@ -259,50 +262,105 @@ def main() -> None:
     out.flush()
 
 
+# A first check warms frictionless up (its plugins, jsonschema): once in the zygote, then once in
+# each spare child, so that the pages a check writes are the child's own before its task comes.
+_WARM_UP = (b"a,b\n1,x\n", {"fields": [{"name": "a", "type": "integer"}, {"name": "b"}]})
+
+
 def zygote() -> None:
-    """The zygote: a check forked for each request on stdin, its answer relayed on stdout."""
+    """The zygote: each request on stdin checked by a child forked ahead, its answer relayed on stdout."""
     requests, answers = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout = sys.stderr
-    # frictionless loads its plugins and jsonschema at its first check: once here, not in each child.
-    tabular.check(b"a,b\n1,x\n", {"fields": [{"name": "a", "type": "integer"}, {"name": "b"}]})
+    tabular.check(*_WARM_UP)
+    gc.freeze()  # the children's collections leave the zygote's objects, and so their pages, alone
+    spare = _Spare()
     while True:
         try:
             length, memory, timeout = _REQUEST.unpack(_read(requests, None, _REQUEST.size))
-            ended = _fork_check(_read(requests, None, length), memory, timeout)
-            answer = json.dumps(dataclasses.asdict(ended)).encode()
-            _write(answers, _LENGTH.pack(len(answer)) + answer, None)
-        except (EOFError, BrokenPipeError):
-            return  # the worker has gone
-
-
-def _fork_check(pickled: bytes, memory: int, timeout: float) -> _Ended:
-    answers, answer = os.pipe()
-    with tempfile.TemporaryFile() as err:
-        pid = os.fork()
-        if pid == 0:
-            os.close(answers)
-            _child(pickled, memory, int(timeout) + 5, answer, err.fileno())
-        os.close(answer)
+            pickled = _read(requests, None, length)
+        except EOFError:  # the worker has gone
+            spare.dismiss()
+            return
+        ended = spare.check(pickled, memory, timeout)
+        if ended is None:  # the spare had ended (killed?) before its task: a new one checks it
+            spare = _Spare()
+            ended = spare.check(pickled, memory, timeout) or _Ended("", 1, "no check process")
+        answer = json.dumps(dataclasses.asdict(ended)).encode()
         try:
-            out = _read(answers, time.monotonic() + timeout).decode(errors="replace")
+            _write(answers, _LENGTH.pack(len(answer)) + answer, None)
+        except BrokenPipeError:
+            return
+        spare = _Spare()  # forked and warmed up while the worker reads the answer
+
+
+class _Spare:
+    """A child of the zygote, forked and warmed up before it is given its check: the fork, and the
+    copying of the pages it writes, are not the uploader's wait."""
+
+    def __init__(self) -> None:
+        task_end, self.tasks = os.pipe()
+        self.answers, answer = os.pipe()
+        self.err = tempfile.TemporaryFile()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self.tasks)
+            os.close(self.answers)
+            _child(task_end, answer, self.err.fileno())
+        os.close(task_end)
+        os.close(answer)
+        os.set_blocking(self.tasks, False)  # a task larger than the pipe is written as it reads
+
+    def check(self, pickled: bytes, memory: int, timeout: float) -> _Ended | None:
+        """Its check's end, killed at the time limit; None if it had ended before its task."""
+        deadline = time.monotonic() + timeout
+        out: str | None = ""
+        ended_before = False
+        try:
+            _write(self.tasks, _REQUEST.pack(len(pickled), memory, timeout) + pickled, deadline)
+            out = _read(self.answers, deadline).decode(errors="replace")
         except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(self.pid, signal.SIGKILL)
             out = None
+        except BrokenPipeError:  # it ended before it read its task
+            out = ""
+            ended_before = True
         finally:
-            os.close(answers)
-        _, status = os.waitpid(pid, 0)
-        err.seek(max(0, os.fstat(err.fileno()).st_size - 2000))
-        tail = err.read().decode(errors="replace")
-    return _Ended(out or "", os.waitstatus_to_exitcode(status), tail, timed_out=out is None)
+            os.close(self.tasks)
+            os.close(self.answers)
+        _, status = os.waitpid(self.pid, 0)
+        with self.err:
+            self.err.seek(max(0, os.fstat(self.err.fileno()).st_size - 2000))
+            tail = self.err.read().decode(errors="replace")
+        if ended_before:
+            log.warning("A spare check process had ended (%s): %s", status, tail)
+            return None
+        return _Ended(out or "", os.waitstatus_to_exitcode(status), tail, timed_out=out is None)
+
+    def dismiss(self) -> None:
+        """Its task pipe closed unused: it ends without checking anything."""
+        os.close(self.tasks)
+        os.close(self.answers)
+        os.waitpid(self.pid, 0)
+        self.err.close()
 
 
-def _child(pickled: bytes, memory: int, cpu: int, answer: int, err: int) -> NoReturn:
-    """A child of the zygote: nothing of the zygote's stdin and stdout, its stderr to a file."""
+def _child(tasks: int, answer: int, err: int) -> NoReturn:
+    """A spare child: nothing of the zygote's stdin and stdout, its stderr to a file; warms up, then
+    checks the one task it is sent (none if the zygote closes the pipe first)."""
     code = 1
     try:
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.dup2(err, 1)
         os.dup2(err, 2)
+        tabular.check(*_WARM_UP)
+        try:
+            length, memory, timeout = _REQUEST.unpack(_read(tasks, None, _REQUEST.size))
+            pickled = _read(tasks, None, length)
+        except EOFError:
+            os._exit(0)
+        # RLIMIT_CPU counts the warm-up too.
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = math.ceil(used.ru_utime + used.ru_stime) + int(timeout) + 5
         with open(answer, "w") as out:
             out.write(_answer(pickled, memory, cpu))
         code = 0
@@ -371,4 +429,8 @@ def _fetch_failure(error: links.FetchError, url: str) -> tabular.Report:
 
 
 if __name__ == "__main__":
-    zygote() if sys.argv[1:] == ["--zygote"] else main()
+    # As the package's module, not as __main__: the pickled task names its classes there, and
+    # unpickling it would import this file a second time in every check.
+    from ckanext.mel import check_process
+
+    check_process.zygote() if sys.argv[1:] == ["--zygote"] else check_process.main()
