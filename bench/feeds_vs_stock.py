@@ -103,6 +103,16 @@ class Portal:
         return DATA / f"{self.name}.ini"
 
     @property
+    def site_id(self) -> str:
+        return f"{self.name}-bench"
+
+    def redis(self) -> Any:
+        """Its Redis database (jobs, feed cache) on the shared server."""
+        import redis
+
+        return redis.Redis(port=int(REDIS_PORT), db=self.redis_db)
+
+    @property
     def database(self) -> str:
         return f"{self.name}_bench{os.environ.get('DB_SUFFIX', '')}"
 
@@ -154,7 +164,7 @@ debug = false
 [app:main]
 {settings}
 ckan.site_url = {portal.url}
-ckan.site_id = {portal.name}-bench
+ckan.site_id = {portal.site_id}
 sqlalchemy.url = postgresql://ckan:ckan@127.0.0.1:{PG_PORT}/{portal.database}
 ckan.datastore.write_url = postgresql://ckan:ckan@127.0.0.1:{PG_PORT}/{portal.database}_datastore
 ckan.datastore.read_url = postgresql://ckan_ro:ckan_ro@127.0.0.1:{PG_PORT}/{portal.database}_datastore
@@ -512,19 +522,15 @@ def drop_loading_backlog(portal: Portal) -> None:
     queues, they would keep the product's job worker busy beside the product's server through
     the whole measurement, which stock's has not to share. Jobs queued by the measured requests
     (create, upload, first view) run as in production."""
-    import redis
-
-    connection = redis.Redis(port=int(REDIS_PORT), db=portal.redis_db)
-    for key in connection.scan_iter(f"rq:queue:ckan:{portal.name}-bench:*"):
+    connection = portal.redis()
+    for key in connection.scan_iter(f"rq:queue:ckan:{portal.site_id}:*"):
         connection.delete(key)
 
 
 def wait_for_jobs(portal: Portal, patience: float = 30) -> None:
     """Until the job worker (the product's only) has nothing queued, scheduled or running."""
-    import redis
-
-    connection = redis.Redis(port=int(REDIS_PORT), db=portal.redis_db)
-    queues = [f"ckan:{portal.name}-bench:{queue}" for queue in WORKER_QUEUES]
+    connection = portal.redis()
+    queues = [f"ckan:{portal.site_id}:{queue}" for queue in WORKER_QUEUES]
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         if not any(
@@ -539,12 +545,10 @@ def wait_for_jobs(portal: Portal, patience: float = 30) -> None:
 
 def flush_feed_cache(portal: Portal) -> None:
     """Forget the rendered feeds (not the quality scores): a cold feed is built anew."""
-    import redis
-
-    connection = redis.Redis(port=int(REDIS_PORT), db=portal.redis_db)
-    for key in connection.scan_iter(f"mel:feeds:{portal.name}-bench:catalogue:*"):
+    connection = portal.redis()
+    for key in connection.scan_iter(f"mel:feeds:{portal.site_id}:catalogue:*"):
         connection.delete(key)
-    for key in connection.scan_iter(f"mel:feeds:{portal.name}-bench:dataset:*"):
+    for key in connection.scan_iter(f"mel:feeds:{portal.site_id}:dataset:*"):
         connection.delete(key)
 
 

@@ -322,7 +322,6 @@ class _Spare:
             os.kill(self.pid, signal.SIGKILL)
             out = None
         except BrokenPipeError:  # it ended before it read its task
-            out = ""
             ended_before = True
         finally:
             os.close(self.tasks)
