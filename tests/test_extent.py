@@ -4,11 +4,14 @@ commune's boundary; refreshed by the portal itself, found by a bbox search."""
 import json
 
 import pytest
+import sqlalchemy.exc
+from ckan import model
 from ckan.lib import jobs
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
 
 from ckanext.mel import extent, validation
+from ckanext.mel.loader.state import DatastoreLoad
 
 # Armentières, as a square that is much larger than its schools' area.
 BOUNDARY = {
@@ -115,6 +118,27 @@ class TestExtent:
         assert json.loads(coverage[0]["geom"]) != BOUNDARY  # the refresh happened
         assert checks_queued() == []  # (other jobs, the DataStore load, may follow a check)
         assert validation.show(resource["id"])["finished"] == checked
+
+    def test_a_refresh_that_fails_halfway_is_undone_alone_and_the_check_is_kept(
+        self, create_with_upload, ecoles, sysadmin, monkeypatch
+    ):
+        # The report, the extent and the table's load are committed together: a failure while
+        # writing the extent must take back its own half-written change, and nothing else.
+        def fails_halfway(package, coverage):
+            package.extras["spatial_coverage"] = "half-written"
+            model.Session.flush()
+            raise sqlalchemy.exc.OperationalError("UPDATE package_extra", {}, Exception("server gone"))
+
+        monkeypatch.setattr(extent, "write_coverage", fails_halfway)
+
+        resource = upload(create_with_upload, ecoles, ECOLES, sysadmin)
+
+        model.Session.remove()  # what the next request reads: what was committed
+        assert validation.show(resource["id"])["status"] == "valid"
+        assert DatastoreLoad.get(resource["id"]).status == "pending"
+        assert [job.func_name for job in jobs.get_queue().jobs] == ["ckanext.mel.loader.jobs.load_job"]
+        stored = model.Package.get(ecoles["id"]).extras["spatial_coverage"]
+        assert json.loads(json.loads(stored)[0]["geom"]) == BOUNDARY
 
     @pytest.mark.usefixtures("with_test_worker")
     @pytest.mark.ckan_config("ckanext.mel.validation.sync_max_size", 10)

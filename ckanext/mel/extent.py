@@ -13,10 +13,10 @@ swapped, or a place of another town, would otherwise stretch the extent across
 the country.
 
 After a check, validation.py asks for the refreshed coverage and writes it
-(write_coverage) straight into the dataset's extra, commits and reindexes the
-dataset once, without a second full package update (validation, activity,
-hooks) on the upload path. It never changes a resource, so it never starts a
-new check.
+(write_coverage) straight into the dataset's extra, commits it with the check's
+report and reindexes the dataset once, without a second full package update
+(validation, activity, hooks) on the upload path. It never changes a resource,
+so it never starts a new check.
 """
 
 from __future__ import annotations
@@ -112,17 +112,22 @@ def refreshed_coverage(package: model.Package) -> list[dict[str, Any]] | None:
 
 
 def write_coverage(package: model.Package, coverage: list[dict[str, Any]]) -> None:
-    """The coverage stored as scheming stores it (JSON in the extra), then the dataset reindexed once."""
+    """The coverage stored as scheming stores it (JSON in the extra), for the caller to commit
+    and then reindex the dataset (reindex)."""
     package.extras["spatial_coverage"] = json.dumps(coverage)
     package.metadata_modified = datetime.datetime.utcnow()
-    # CKAN 2.11 reindexes a changed package when the session commits (its synchronous search
-    # plugin sees what was flushed); 2.12 indexes in the actions only, so it is asked here.
+    # CKAN 2.11 reindexes a changed package when the session commits: its synchronous search
+    # plugin sees what was flushed.
     model.Session.flush()
-    model.repo.commit()
+
+
+def reindex(package_id: str) -> None:
+    """The dataset reindexed after write_coverage was committed: CKAN 2.12 indexes in its
+    actions only (2.11 did it at the commit)."""
     if tk.check_ckan_version("2.12"):
         from ckan.lib import search
 
-        search.rebuild(package.id)
+        search.rebuild(package_id)
 
 
 def geometry_box(geometry: dict[str, Any]) -> list[float] | None:

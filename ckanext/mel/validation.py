@@ -20,6 +20,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -83,7 +84,7 @@ def on_resource_changed(resource_id: str, in_request: bool = True, force: bool =
             loader.on_unchecked(resource_id)
             if in_request:
                 model.repo.commit()
-                _apply_to_dataset(resource.package_id)
+                _commit_with_refresh(resource.package_id)
         return
     wanted = fingerprint(resource, data_model)
     if not force and report is not None and report.fingerprint == wanted and report.status != PENDING:
@@ -149,7 +150,7 @@ def _drop_job(job_id: str | None) -> None:
 def on_resource_deleted(package_id: str) -> None:
     """A deleted file no longer counts in the dataset's extent."""
     if ValidationReport.for_package(package_id):
-        _apply_to_dataset(package_id)
+        _commit_with_refresh(package_id)
 
 
 def run_job(resource_id: str, wanted: str) -> None:
@@ -206,10 +207,12 @@ def run(resource_id: str, in_request: bool = False) -> bool:
         "data_model": data_model.id,
         "schema_url": data_model.url,
     }
-    _store(resource, data_model, wanted, outcome.status, body)
-    model.repo.commit()
-    _apply_to_dataset(resource.package_id)
-    loader.on_checked(resource_id)  # the DataStore table follows the verdict
+
+    def keep() -> Callable[[], None] | None:
+        _store(resource, data_model, wanted, outcome.status, body)
+        return loader.on_checked(resource_id)  # the DataStore table follows the verdict
+
+    _commit_with_refresh(resource.package_id, keep)
     return True
 
 
@@ -234,24 +237,45 @@ def _store(
     report.report = body
     report.created = now if status == PENDING or report.created is None else report.created
     report.finished = None if status == PENDING else now
+    model.Session.flush()  # the session does not autoflush: what follows reads it
     return report
 
 
-def _apply_to_dataset(package_id: str) -> None:
+# What a check writes, and what it runs once that is committed.
+Keep = Callable[[], Callable[[], None] | None]
+
+
+def _commit_with_refresh(package_id: str, keep: Keep | None = None) -> None:
+    """Commit what `keep` writes (a check's report) with the dataset's refresh (apply_reports): one
+    commit on the upload path. If the refresh fails, it is undone and what `keep` writes is
+    committed alone; the next check refreshes the dataset. `keep` returns what to run once that is
+    committed. (No savepoint: SQLAlchemy fires the session's commit hooks, CKAN's and the job
+    queues', when a savepoint is released too, before anything is committed.)"""
+    then = keep() if keep else None
+    reindex = False
     try:
-        apply_reports(package_id)
-    except Exception:  # the report is stored; the dataset is refreshed at the next check
+        reindex = apply_reports(package_id)
+        model.repo.commit()
+    except Exception:
         log.exception("Refreshing dataset %s after a check failed", package_id)
         model.Session.rollback()
+        then = keep() if keep else None
+        model.repo.commit()
+    if reindex:
+        extent.reindex(package_id)
+    if then is not None:
+        then()
 
 
-def apply_reports(package_id: str) -> None:
+def apply_reports(package_id: str) -> bool:
     """Refresh the dataset after a check: its extent (extent.py) and, if invalid data blocks, its
     visibility. A change of visibility goes through package_patch, as the site user, past the
-    enrolment rule and the quota; a new extent alone is written without a second package update."""
+    enrolment rule and the quota, which commits and reindexes. A new extent alone is written
+    without a second package update, in the caller's transaction: True when the dataset is to be
+    reindexed once that is committed."""
     package = model.Package.get(package_id)
     if package is None or package.state == "deleted":
-        return
+        return False
     coverage = extent.refreshed_coverage(package)
     private = visibility_after_check(package)
     if private is not None:
@@ -259,10 +283,11 @@ def apply_reports(package_id: str) -> None:
         if coverage is not None:
             changes["spatial_coverage"] = coverage
         tk.get_action("package_patch")(extent.system_context(), {"id": package_id, **changes})
-    elif coverage is not None:
-        extent.write_coverage(package, coverage)
-    else:
-        model.repo.commit()
+        return False
+    if coverage is None:
+        return False
+    extent.write_coverage(package, coverage)
+    return True
 
 
 def visibility_after_check(package: model.Package) -> bool | None:

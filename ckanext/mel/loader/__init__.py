@@ -17,6 +17,7 @@ What happens, and when (validation.py calls `on_checked` after every check):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -29,32 +30,43 @@ log = logging.getLogger(__name__)
 __all__ = ["on_checked", "on_unchecked", "take_out", "show", "dictize", "status_label", "DatastoreLoad"]
 
 
-def on_checked(resource_id: str) -> None:
-    """After a check: queue the load of a valid file, take an invalid one's data out of the API."""
+def on_checked(resource_id: str) -> Callable[[], None] | None:
+    """After a check, in its transaction: the table's next state. Returns what to do once the
+    caller has committed it: queue the load of a valid file, or take an invalid one's rows out of
+    the API."""
     from ckanext.mel import consolidation, validation
     from ckanext.mel.loader import jobs
 
     report = validation.ValidationReport.get(resource_id)
     if report is None or report.status == validation.PENDING:
-        return
+        return None
     if consolidation.is_consolidated_file(resource_id):
-        return  # a metropolitan dataset's CSV: its rows are in the dataset's own table
+        return None  # a metropolitan dataset's CSV: its rows are in the dataset's own table
     state = DatastoreLoad.get(resource_id)
+    data_model, fingerprint = report.data_model, report.fingerprint
     if report.status == validation.VALID:
-        if state is not None and state.fingerprint == report.fingerprint and state.status != ERROR:
-            return  # this very file is loaded or being loaded
-        DatastoreLoad.put(resource_id, PENDING, report.data_model, report.fingerprint)
-        model.repo.commit()
-        tk.enqueue_job(
-            jobs.load_job,
-            [resource_id, report.fingerprint],
-            title=f"mel: load resource {resource_id} into the DataStore",
-            rq_kwargs={"timeout": tk.config.get("ckanext.mel.loader.job_timeout")},
-        )
-    elif report.status == validation.INVALID and state is not None and state.status != REMOVED:
-        take_out(resource_id)
-        DatastoreLoad.put(resource_id, REMOVED, report.data_model, report.fingerprint)
-        model.repo.commit()
+        if state is not None and state.fingerprint == fingerprint and state.status != ERROR:
+            return None  # this very file is loaded or being loaded
+        DatastoreLoad.put(resource_id, PENDING, data_model, fingerprint)
+
+        def queue_load() -> None:
+            tk.enqueue_job(
+                jobs.load_job,
+                [resource_id, fingerprint],
+                title=f"mel: load resource {resource_id} into the DataStore",
+                rq_kwargs={"timeout": tk.config.get("ckanext.mel.loader.job_timeout")},
+            )
+
+        return queue_load
+    if report.status == validation.INVALID and state is not None and state.status != REMOVED:
+
+        def remove() -> None:
+            take_out(resource_id)
+            DatastoreLoad.put(resource_id, REMOVED, data_model, fingerprint)
+            model.repo.commit()
+
+        return remove
+    return None
 
 
 def on_unchecked(resource_id: str) -> None:
