@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import ckan.plugins.toolkit as tk
@@ -11,9 +12,10 @@ from ckan.lib import uploader
 from ckan.tests import factories
 from ckan.tests.helpers import call_action, call_auth
 
-from ckanext.mel import quality
+from ckanext.mel import quality, validation
 from tests.dcat_data import EU, complete_dataset, lille_boundary, load_demo
 from tests.helpers import api_token, call_as_sysadmin
+from tests.test_loader import naissances
 
 
 def _points(result: dict) -> dict[str, float]:
@@ -238,6 +240,34 @@ class TestScoredInTheBackground:
         assert jobs.get_queue(quality.QUEUE).count == 1  # once
         _score_in_the_background()
         assert quality.stored_quality(changed)["score"] == 150
+
+    def test_an_upload_is_scored_once_its_request_is_over_not_during_its_check(
+        self, app, commune, model_dataset, sysadmin, monkeypatch
+    ):
+        # A job queued during the request would start at once, take the cores the upload's own
+        # check needs, and score the dataset without that check: the upload commits twice.
+        from ckan.lib import jobs
+
+        dataset = model_dataset(commune)
+        jobs.get_queue(quality.QUEUE).empty()
+        quality.redis().delete(quality._key(dataset["id"]) + ":queued")
+        queued_at_the_check = []
+        check = validation.run
+
+        def run(*args, **kwargs):
+            queued_at_the_check.append(jobs.get_queue(quality.QUEUE).count)
+            return check(*args, **kwargs)
+
+        monkeypatch.setattr(validation, "run", run)
+        response = app.post(
+            "/api/3/action/resource_create",
+            data={"package_id": dataset["id"], "upload": (io.BytesIO(naissances()), "naissances.csv")},
+            headers={"Authorization": api_token(sysadmin["name"])},
+        )
+
+        assert call_action("mel_validation_show", id=response.json["result"]["id"])["status"] == "valid"
+        assert queued_at_the_check == [0]
+        assert [job.args for job in jobs.get_queue(quality.QUEUE).jobs] == [[dataset["id"]]]
 
     def test_the_editor_s_page_shows_the_score_once_the_job_has_run(self, app, commune):
         editor = factories.User()

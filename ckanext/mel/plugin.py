@@ -106,13 +106,14 @@ class MelPlugin(p.SingletonPlugin, DefaultTranslation, MapView):
 
     # IMiddleware: the portal serves ckanext-dcat's feed URLs itself (feeds.py); committed
     # changes refresh the feeds' cache, queue the datasets' quality scores and the
-    # metropolitan datasets' consolidation.
+    # metropolitan datasets' consolidation (at the end of the request: after_request.py).
 
     def make_middleware(self, app: Any, config: CKANConfig) -> Any:
-        from ckanext.mel import feed_cache, feeds, quality
+        from ckanext.mel import after_request, feed_cache, feeds, quality
         from ckanext.mel.consolidation import jobs as consolidation_jobs
 
         feeds.install(app)
+        after_request.install(app)
         feed_cache.watch_organisations()
         quality.watch_datasets()
         consolidation_jobs.watch_changes()

@@ -19,6 +19,7 @@ Redis under the dataset's `metadata_modified`, so that a page view only reads it
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from ckanext.dcat.processors import RDFSerializer
 from ckanext.dcat.profiles import DCAT, DCT
-from ckanext.mel import storage, vocabularies
+from ckanext.mel import after_request, storage, vocabularies
 from ckanext.mel.profiles import DCAT_AP_2_PROFILES
 from ckanext.mel.redis_client import redis
 from ckanext.mel.vocabularies import EU_ACCESS_RIGHT, EU_LICENCE
@@ -316,7 +317,8 @@ def queue_scoring(dataset_id: str) -> None:
         tk.enqueue_job(score_dataset, [dataset_id], title=f"mel: quality of {dataset_id}", queue=QUEUE)
 
 
-# Every committed change to a dataset or its files, by any path, queues its scoring.
+# Every committed change to a dataset or its files, by any path, queues its scoring
+# (at the end of the request: after_request.py).
 
 
 def _note_changed_datasets(session: Session, _flush_context: Any) -> None:
@@ -330,10 +332,7 @@ def _note_changed_datasets(session: Session, _flush_context: Any) -> None:
 
 def _queue_after_commit(session: Session) -> None:
     for dataset_id in session.info.pop(_CHANGED, ()):
-        try:
-            queue_scoring(dataset_id)
-        except Exception:  # noqa: BLE001 - the commit is done; a page view queues it again
-            log.exception("could not queue the quality score of %s", dataset_id)
+        after_request.queue(functools.partial(queue_scoring, dataset_id))
 
 
 def _forget_after_rollback(session: Session) -> None:

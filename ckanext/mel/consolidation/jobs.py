@@ -17,6 +17,7 @@ the safety net for a job lost with its worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any
@@ -27,7 +28,7 @@ from ckan import model
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ckanext.mel import datamodels
+from ckanext.mel import after_request, datamodels
 from ckanext.mel.consolidation import build
 from ckanext.mel.redis_client import redis
 
@@ -187,18 +188,19 @@ def _note_changes(session: Session, _flush_context: Any) -> None:
 
 def _queue_after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED, None)
-    if not changed:
-        return
-    try:
-        client = redis()
-        with client.pipeline() as pipe:
-            for kind, ids in zip(_KINDS, changed, strict=True):
-                if ids:
-                    pipe.sadd(_key(f"changes:{kind}"), *ids)
-            pipe.execute()
-        _queue_once("changes", changed_job, [], "mel: changes for the consolidation")
-    except Exception:  # noqa: BLE001 - the commit is done; the nightly run catches up
-        log.exception("could not queue the consolidation of changed datasets")
+    if changed:
+        after_request.queue(functools.partial(_queue_changes, changed))
+
+
+def _queue_changes(changed: tuple[set[str], ...]) -> None:
+    """Note the committed changes for changed_job, and queue it unless it is waiting already."""
+    client = redis()
+    with client.pipeline() as pipe:
+        for kind, ids in zip(_KINDS, changed, strict=True):
+            if ids:
+                pipe.sadd(_key(f"changes:{kind}"), *ids)
+        pipe.execute()
+    _queue_once("changes", changed_job, [], "mel: changes for the consolidation")
 
 
 def _forget_after_rollback(session: Session) -> None:
