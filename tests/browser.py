@@ -18,6 +18,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -96,6 +97,15 @@ class Browser:
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
         button.click()
+        WebDriverWait(self.driver, WAIT).until(EC.staleness_of(page))
+        self.wait_loaded()
+
+    def submit_from_keyboard(self, button: WebElement) -> None:
+        """Press Enter on a submit button, as a keyboard user does, and wait for the next page.
+        After a form the browser refused, a click may land on Chromium's "please tick" bubble
+        while it shows, and be lost."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        button.send_keys(Keys.ENTER)
         WebDriverWait(self.driver, WAIT).until(EC.staleness_of(page))
         self.wait_loaded()
 

@@ -187,7 +187,7 @@ def test_staff_enrol_extend_end_with_confirmation_and_export(browser, screen, co
     confirm = browser.one("#mel-end-confirm")
     confirm.send_keys(Keys.SPACE)
     assert confirm.is_selected()
-    browser.submit(end)
+    browser.submit_from_keyboard(end)
     assert call_action("mel_enrolment_show", organization=commune["id"])["status"] == "ended_early"
     assert "s'est terminée le" in browser.text(".flash-messages")
     assert browser.one("#mel-enrol")  # now it can be enrolled again, not extended
