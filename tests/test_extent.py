@@ -166,3 +166,33 @@ class TestExtent:
         )
         assert ecoles["name"] in found(NEAR_THE_SCHOOLS)
         assert ecoles["name"] not in found(IN_THE_COMMUNE_AWAY_FROM_THE_SCHOOLS)
+
+
+# A triangle whose long side runs from (2.91, 50.67) to (2.85, 50.71), and two boxes of
+# about 70 m: one just outside that side (inside the triangle's bounding box), one across it.
+TRIANGLE = {
+    "type": "Polygon",
+    "coordinates": [[[2.85, 50.67], [2.91, 50.67], [2.85, 50.71], [2.85, 50.67]]],
+}
+JUST_OUTSIDE_THE_LONG_SIDE = "2.8805,50.6905,2.8815,50.6915"
+ACROSS_THE_LONG_SIDE = "2.8795,50.6895,2.8805,50.6905"
+
+
+@pytest.mark.usefixtures("clean_db", "clean_index")
+def test_a_map_search_finds_a_commune_only_when_its_boundary_meets_the_box(sysadmin, commune_factory):
+    # Solr keeps each boundary (spatial_shape): a grid of cells alone, at 5 % of the shape's
+    # size, would take the box just outside as part of the commune.
+    commune = commune_factory(
+        name="triangle", title="Triangle", insee_code="59999", boundary=json.dumps(TRIANGLE)
+    )
+    dataset = call_action(
+        "package_create",
+        context={"user": sysadmin["name"]},
+        name="triangle-ecoles",
+        title="Écoles",
+        notes="Test.",
+        owner_org=commune["id"],
+    )
+
+    assert found(ACROSS_THE_LONG_SIDE) == [dataset["name"]]
+    assert found(JUST_OUTSIDE_THE_LONG_SIDE) == []
