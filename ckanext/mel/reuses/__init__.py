@@ -24,7 +24,7 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 from ckan import authz, model
 
-from ckanext.mel import communes
+from ckanext.mel import communes, dataset_names
 
 TYPE = "reuse"
 PROPOSED, PUBLISHED, REFUSED = "proposed", "published", "refused"
@@ -178,11 +178,7 @@ def proposals_of(user_id: str) -> list[model.Package]:
 
 
 def unique_name(title: str) -> str:
-    base = communes.slugify(title)[:90].strip("-") or "reutilisation"
-    name, suffix = base, 2
-    while model.Session.query(model.Package.id).filter(model.Package.name == name).first():
-        name, suffix = f"{base}-{suffix}", suffix + 1
-    return name
+    return dataset_names.unique_name(communes.slugify(title)[:90].strip("-") or "reutilisation")
 
 
 # Index and search
