@@ -19,7 +19,6 @@ Redis under the dataset's `metadata_modified`, so that a page view only reads it
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -331,8 +330,14 @@ def _note_changed_datasets(session: Session, _flush_context: Any) -> None:
 
 
 def _queue_after_commit(session: Session) -> None:
-    for dataset_id in session.info.pop(_CHANGED, ()):
-        after_request.queue(functools.partial(queue_scoring, dataset_id))
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        after_request.queue(_queue_scorings, changed)
+
+
+def _queue_scorings(dataset_ids: set[str]) -> None:
+    for dataset_id in dataset_ids:
+        queue_scoring(dataset_id)
 
 
 def _forget_after_rollback(session: Session) -> None:

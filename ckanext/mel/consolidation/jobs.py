@@ -17,7 +17,6 @@ the safety net for a job lost with its worker.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from typing import Any
@@ -170,33 +169,33 @@ def _note_changes(session: Session, _flush_context: Any) -> None:
     from ckanext.mel.loader.state import DatastoreLoad
     from ckanext.mel.validation import ValidationReport
 
-    packages, resources, organizations = session.info.setdefault(_CHANGED, (set(), set(), set()))
+    changed = session.info.setdefault(_CHANGED, set())  # (kind, id), kind one of _KINDS
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, model.Package) and obj.id and obj.type == "dataset":
-            packages.add(obj.id)
+            changed.add(("packages", obj.id))
         elif isinstance(obj, model.Resource) and obj.package_id:
-            packages.add(obj.package_id)
+            changed.add(("packages", obj.package_id))
         elif isinstance(obj, ValidationReport) and obj.package_id:
-            packages.add(obj.package_id)
+            changed.add(("packages", obj.package_id))
         elif isinstance(obj, DatastoreLoad) and obj.resource_id:
-            resources.add(obj.resource_id)
+            changed.add(("resources", obj.resource_id))
         elif isinstance(obj, model.Group) and obj.is_organization and obj.state != "active":
-            organizations.add(obj.id)  # a commune that leaves: the job finds its datasets
-    if not packages and not resources and not organizations:
+            changed.add(("organizations", obj.id))  # a commune that leaves: the job finds its datasets
+    if not changed:
         session.info.pop(_CHANGED, None)
 
 
 def _queue_after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED, None)
     if changed:
-        after_request.queue(functools.partial(_queue_changes, changed))
+        after_request.queue(_queue_changes, changed)
 
 
-def _queue_changes(changed: tuple[set[str], ...]) -> None:
-    """Note the committed changes for changed_job, and queue it unless it is waiting already."""
-    client = redis()
-    with client.pipeline() as pipe:
-        for kind, ids in zip(_KINDS, changed, strict=True):
+def _queue_changes(changed: set[tuple[str, str]]) -> None:
+    """Note the committed changes (kind, id) for changed_job, and queue it unless it is waiting already."""
+    with redis().pipeline() as pipe:
+        for kind in _KINDS:
+            ids = [id_ for of_kind, id_ in changed if of_kind == kind]
             if ids:
                 pipe.sadd(_key(f"changes:{kind}"), *ids)
         pipe.execute()
