@@ -660,6 +660,10 @@ def measure(portals: list[Portal], repeat: int) -> list[Row | None]:
         number = 900_000 + next(counter)
         data = dataset_dict(number, portal.organisations[0])
         data["name"] = f"bench-new-{portal.name}-{RUN}-{number}"
+        # An agent fills a form between two datasets: the jobs the last creation queued (its
+        # quality score, on the product's worker) are done by then, on either portal.
+        for each in portals:
+            wait_for_jobs(each)
         return lambda: portal.action("package_create", **data)
 
     rows.append(interleaved("`package_create`", portals, repeat, create, False))
@@ -675,7 +679,8 @@ def measure(portals: list[Portal], repeat: int) -> list[Row | None]:
         dataset = portal.action("package_create", **data)
         # An agent fills the file's form after saving the dataset: the background jobs before it
         # (the creation's quality score, the last upload's DataStore load) are done by then.
-        wait_for_jobs(portal)
+        for each in portals:
+            wait_for_jobs(each)
 
         def create_resource() -> None:
             resource = portal.action(
