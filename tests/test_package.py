@@ -18,6 +18,7 @@ from pathlib import Path
 
 import ckan
 import pytest
+import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 PINS = ["ckanext-scheming==3.1.0", "ckanext-spatial==2.3.2", "ckanext-dcat==2.4.4"]
@@ -79,6 +80,12 @@ def test_the_wheel_installs_beside_ckan_and_loads_with_its_migrations(wheel, tmp
     # A scratch database of the test cluster, as an operator's own would be.
     database = os.environ.get("CKAN_SQLALCHEMY_URL", "postgresql://ckan:ckan@127.0.0.1:5439/ckan_test")
     name = database.rsplit("/", 1)[1] + "_package"
+    # Afresh: one left by an earlier run would already hold the communes.
+    admin = sa.create_engine(database.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for scratch in (name, f"{name}_datastore"):
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+    admin.dispose()
     _run(REPO / "scripts" / "services.sh", "createdb", name)
     ini = tmp_path / "ckan.ini"
     ini.write_text(
