@@ -1,5 +1,7 @@
 """Jobs queued by a web request's commits are queued once, when the request ends."""
 
+import logging
+
 from ckanext.mel import after_request
 
 
@@ -21,7 +23,12 @@ def test_a_request_calls_each_queuing_function_once_with_the_items_of_all_its_co
     assert calls == [("scores", {"dataset-a", "dataset-b"}), ("changes", {("packages", "dataset-a")})]
 
 
-def test_one_that_fails_is_logged_and_the_others_are_still_queued(app, caplog):
+def test_one_that_fails_is_logged_and_the_others_are_still_queued(app, caplog, monkeypatch):
+    # On the module's own logger, whatever the logging configuration an earlier test loaded
+    # (CKAN's CLI, fileConfig) did to it.
+    monkeypatch.setattr(after_request.log, "disabled", False)
+    monkeypatch.setattr(after_request.log, "propagate", True)
+    caplog.set_level(logging.ERROR, logger=after_request.log.name)
     calls = []
 
     def fails(items):
