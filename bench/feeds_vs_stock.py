@@ -182,6 +182,15 @@ smtp.mail_from = bench@localhost
     )
 
 
+def refuse_busy_port(portal: Portal) -> None:
+    """A portal left by --keep would answer with its old settings (and refuse the new API tokens)."""
+    try:
+        requests.get(portal.url, timeout=2)
+    except requests.RequestException:
+        return
+    sys.exit(f"a server already answers on {portal.url} (one left by --keep?): stop it first")
+
+
 def start(portal: Portal) -> None:
     """gunicorn as `make run` serves (gthread), one worker so that requests are timed alone;
     the product's job worker beside it (validation, quality scores)."""
@@ -738,6 +747,8 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     mel, stock = Portal("mel", 5250, 10), Portal("stock", 5251, 11)
     portals = [mel, stock]
+    for portal in portals:
+        refuse_busy_port(portal)
     try:
         for portal in portals:
             prepare(portal)
