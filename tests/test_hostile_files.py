@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -382,6 +383,36 @@ class TestCheckProcess:
         assert check_process.run(task_for(small_file), 60, 1024**3).report.status == "valid"
         assert the_zygote() != zygote
 
+    def test_a_started_check_runs_while_the_caller_works_and_gives_its_outcome(self, zygote, wide_file):
+        task = task_for(wide_file, max_size=10**8, max_columns=10_000)
+        started = check_process.Started(task, 60, 2 * 1024**3)
+        # Sent: the zygote's child is checking it while this process goes on.
+        assert check_process._lock.locked()
+        assert started.outcome().report.status == "invalid"  # 8,000 columns, the model has 7
+        assert not check_process._lock.locked()
+        assert the_zygote() == zygote
+
+    def test_an_abandoned_check_leaves_the_next_check_its_own_answer(self, zygote, wide_file, small_file):
+        folder = wide_file.parent / "abandoned"
+        folder.mkdir()
+        started = check_process.Started(
+            task_for(wide_file, max_size=10**8, max_columns=10_000), 60, 2 * 1024**3, folder.rmdir
+        )
+        started.abandon()
+        # Its zygote is killed: its answer would otherwise be read as the next check's.
+        assert gone(zygote)
+        assert (folder.exists(), check_process._lock.locked()) == (False, False)
+        assert check_process.run(task_for(small_file), 60, 1024**3).report.status == "valid"
+        started.abandon()  # twice, or after its outcome: nothing more
+        assert the_zygote() != zygote
+
+    def test_a_check_started_while_the_zygote_is_busy_runs_in_a_new_process(self, zygote, small_file):
+        before = bytes_read(zygote)
+        with check_process._lock:  # another thread's check
+            started = check_process.Started(task_for(small_file), 60, 1024**3)
+        assert started.outcome().report.status == "valid"
+        assert bytes_read(zygote) == before
+
     def test_a_forked_process_starts_its_own_zygote(self, zygote, small_file):
         # As an rq work horse, forked by its job worker: its parent's zygote is not its own.
         before = bytes_read(zygote)
@@ -493,6 +524,50 @@ class TestHostileUploads:
         report = french_report(app, resource)
         assert (report["status"], report["errors_truncated"]) == ("invalid", True)
         assert report["errors"][0]["code"] == "primary-key"
+
+
+@pytest.mark.usefixtures("clean_db", "clean_index", "clean_queues", "with_test_worker")
+class TestCheckStartedEarly:
+    """resource_create starts the file's check as soon as the file is stored, and takes its
+    outcome after the dataset is indexed and committed."""
+
+    def test_the_check_runs_while_the_dataset_is_indexed(self, dataset, upload, monkeypatch):
+        from ckan.lib.search.index import PackageSearchIndex
+
+        checking_while_indexed = []
+        index_package = PackageSearchIndex.index_package
+
+        def indexing(self, pkg_dict, *args, **kwargs):
+            checking_while_indexed.append(check_process._lock.locked())  # the upload's one indexing
+            return index_package(self, pkg_dict, *args, **kwargs)
+
+        monkeypatch.setattr(PackageSearchIndex, "index_package", indexing)
+        resource = upload(dataset, csv_text(rows(3)).encode())
+        assert checking_while_indexed == [True]
+        assert not check_process._lock.locked()
+        assert call_action("mel_validation_show", id=resource["id"])["status"] == "valid"
+        assert checks_queued() == []
+
+    def test_an_upload_that_fails_after_its_check_started_leaves_no_check_behind(
+        self, dataset, upload, monkeypatch
+    ):
+        from ckan.lib.search import SearchIndexError
+        from ckan.lib.search.index import PackageSearchIndex
+
+        index_package = PackageSearchIndex.index_package
+
+        def solr_refuses(self, pkg_dict, *args, **kwargs):
+            raise SearchIndexError("Solr refused the dataset")
+
+        monkeypatch.setattr(PackageSearchIndex, "index_package", solr_refuses)
+        with pytest.raises(SearchIndexError):
+            upload(dataset, csv_text(["59017,Armentières,not a date"]).encode())
+        assert not check_process._lock.locked()
+        assert not list(Path(tempfile.gettempdir()).glob("mel-check-*"))
+        monkeypatch.setattr(PackageSearchIndex, "index_package", index_package)
+        # The next upload gets its own verdict, not the one of the check left behind.
+        resource = upload(dataset, csv_text(rows(3)).encode())
+        assert call_action("mel_validation_show", id=resource["id"])["status"] == "valid"
 
 
 @pytest.mark.usefixtures("clean_db", "clean_index", "clean_queues", "with_test_worker")

@@ -21,6 +21,12 @@ sets the limits, checks and writes its answer to a pipe; the zygote kills it at
 its time limit, reaps it, relays its answer and forks the next spare. The
 zygote ends when its worker closes its stdin (the worker has gone).
 
+A check can be started (`Started`) and its outcome taken later: the upload path
+sends the file's check as soon as the file is stored, indexes and commits the
+dataset meanwhile, then reads the answer. A started check whose answer is no
+longer wanted is abandoned, which kills the zygote (the next check starts
+another): its answer must never be read as the next check's.
+
 A worker uses only the zygote it started itself (not its parent's, after a fork:
 an rq work horse starts its own), for one check at a time. A second thread's
 check meanwhile, or a check whose zygote has died, runs as before in a new
@@ -55,6 +61,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -102,16 +109,56 @@ class _Ended:
 
 def run(task: Task, timeout: float, memory: int) -> Outcome:
     """Check in a child process; a child that runs out of time is killed and reported "timeout"."""
-    pickled = pickle.dumps(task)
-    ended = None
-    if _lock.acquire(blocking=False):  # else another thread is checking: a new process, not a queue
+    return Started(task, timeout, memory).outcome()
+
+
+class Started:
+    """A check sent to this process's zygote, which runs it while the caller does other work (the
+    upload path indexes the dataset meanwhile); `outcome()` waits for its answer. A check whose
+    answer is no longer wanted is `abandon()`ed: its zygote is killed, as the answer would
+    otherwise be the next check's. With the zygote busy (another thread's check) or failed, the
+    check runs in a new process at `outcome()`. `cleanup` runs once it is over (the task's file)."""
+
+    def __init__(
+        self, task: Task, timeout: float, memory: int, cleanup: Callable[[], None] | None = None
+    ) -> None:
+        self._pickled = pickle.dumps(task)
+        self._timeout, self._memory, self._cleanup = timeout, memory, cleanup
+        self._source = {"source": "link" if task.url else "upload"}
+        self._ended: _Ended | None = None
+        self._deadline: float | None = None  # while the zygote checks it (and this holds _lock)
+        if _lock.acquire(blocking=False):  # else another thread is checking: a new process, not a queue
+            try:
+                self._deadline, self._ended = _send_to_zygote(self._pickled, timeout, memory)
+            finally:
+                if self._deadline is None:
+                    _lock.release()
+
+    def outcome(self) -> Outcome:
         try:
-            ended = _in_zygote(pickled, timeout, memory)
+            if self._deadline is not None:
+                try:
+                    self._ended = _answer_of_zygote(self._deadline, self._timeout)
+                finally:
+                    self._deadline = None
+                    _lock.release()
+            ended = self._ended or _in_new_process(self._pickled, self._timeout, self._memory)
+            return _outcome(ended, self._source, self._timeout, self._memory)
         finally:
+            self._close()
+
+    def abandon(self) -> None:
+        """Its answer is not wanted (nothing, once it has its outcome)."""
+        if self._deadline is not None:
+            _forget_zygote()
+            self._deadline = None
             _lock.release()
-    if ended is None:
-        ended = _in_new_process(pickled, timeout, memory)
-    return _outcome(ended, {"source": "link" if task.url else "upload"}, timeout, memory)
+        self._close()
+
+    def _close(self) -> None:
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup()
 
 
 def _outcome(ended: _Ended, source: dict[str, Any], timeout: float, memory: int) -> Outcome:
@@ -166,9 +213,13 @@ class _Zygote:
         self.requests, self.answers = self.process.stdin.fileno(), self.process.stdout.fileno()
         os.set_blocking(self.requests, False)  # a stuck zygote never blocks a write
 
-    def check(self, pickled: bytes, timeout: float, memory: int) -> _Ended:
+    def send(self, pickled: bytes, timeout: float, memory: int) -> float:
+        """The check sent; the deadline of its answer."""
         deadline = time.monotonic() + timeout + ZYGOTE_MARGIN
         _write(self.requests, _REQUEST.pack(len(pickled), memory, timeout) + pickled, deadline)
+        return deadline
+
+    def answer(self, deadline: float) -> _Ended:
         (length,) = _LENGTH.unpack(_read(self.answers, deadline, _LENGTH.size))
         return _Ended(**json.loads(_read(self.answers, deadline, length)))
 
@@ -190,8 +241,9 @@ _zygote: _Zygote | None = None
 _lock = threading.Lock()
 
 
-def _in_zygote(pickled: bytes, timeout: float, memory: int) -> _Ended | None:
-    """The check through this process's zygote, started if need be; None if the zygote failed."""
+def _send_to_zygote(pickled: bytes, timeout: float, memory: int) -> tuple[float | None, _Ended | None]:
+    """The check sent to this process's zygote, started if need be: the deadline of its answer, or
+    how it ended already (a zygote that took no task in time), or neither if the zygote failed."""
     global _zygote
     if _zygote is not None and _zygote.owner != os.getpid():
         _zygote.close()  # inherited from the process we were forked from: its zygote, not ours
@@ -203,15 +255,32 @@ def _in_zygote(pickled: bytes, timeout: float, memory: int) -> _Ended | None:
     try:
         if _zygote is None:
             _zygote = _Zygote()
-        return _zygote.check(pickled, timeout, memory)
+        return _zygote.send(pickled, timeout, memory), None
     except TimeoutError:
-        log.warning("The check zygote did not answer within %s s; killed", timeout + ZYGOTE_MARGIN)
+        return None, _zygote_timed_out(timeout)
+    except Exception:
+        log.warning("The check zygote failed; checking in a new process", exc_info=True)
         _forget_zygote()
-        return _Ended("", -signal.SIGKILL, "", timed_out=True)
+        return None, None
+
+
+def _answer_of_zygote(deadline: float, timeout: float) -> _Ended | None:
+    """The answer of the check sent to the zygote; None if the zygote failed."""
+    assert _zygote is not None
+    try:
+        return _zygote.answer(deadline)
+    except TimeoutError:
+        return _zygote_timed_out(timeout)
     except Exception:
         log.warning("The check zygote failed; checking in a new process", exc_info=True)
         _forget_zygote()
         return None
+
+
+def _zygote_timed_out(timeout: float) -> _Ended:
+    log.warning("The check zygote did not answer within %s s; killed", timeout + ZYGOTE_MARGIN)
+    _forget_zygote()
+    return _Ended("", -signal.SIGKILL, "", timed_out=True)
 
 
 def _forget_zygote() -> None:

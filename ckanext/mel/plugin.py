@@ -132,18 +132,24 @@ class MelPlugin(p.SingletonPlugin, DefaultTranslation, MapView):
         if context.get("mel_system_update") or context.get("defer_commit"):
             return
         if context.get("mel_resource_action"):
-            return  # resource_create/update: its after_resource_* hook checks the file
+            # resource_create/update: the file is stored; its after_resource_* hook takes the check.
+            if "mel_started_checks" in context and context.get("package") is not None:
+                context["mel_started_checks"].update(validation.start_checks(context["package"]))
+            return
         for resource in pkg_dict.get("resources") or []:
             if resource.get("id"):
                 validation.on_resource_changed(resource["id"], in_request=False)
 
     def after_resource_create(self, context: Context, resource: dict[str, Any]):
-        if not context.get("mel_system_update"):
-            validation.on_resource_changed(resource["id"])
+        self._check_resource(context, resource)
 
     def after_resource_update(self, context: Context, resource: dict[str, Any]):
+        self._check_resource(context, resource)
+
+    def _check_resource(self, context: Context, resource: dict[str, Any]):
         if not context.get("mel_system_update"):
-            validation.on_resource_changed(resource["id"])
+            early = (context.get("mel_started_checks") or {}).get(resource["id"])
+            validation.on_resource_changed(resource["id"], early=early)
 
     def after_resource_delete(self, context: Context, resources: list[dict[str, Any]]):
         package = context.get("package")

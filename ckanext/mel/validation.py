@@ -67,11 +67,18 @@ def upload_size(resource: model.Resource) -> int | None:
         return None
 
 
-def on_resource_changed(resource_id: str, in_request: bool = True, force: bool = False) -> None:
+# A check the upload path started early (start_checks): the fingerprint it checks, and the check.
+Early = tuple[str, check_process.Started]
+
+
+def on_resource_changed(
+    resource_id: str, in_request: bool = True, force: bool = False, early: Early | None = None
+) -> None:
     """Check the resource if its file, link or model changed since its last report.
 
     `in_request` is false inside a package update that has not committed yet:
     everything is then left to a background job. `force` checks it again anyway.
+    `early` is its check started by start_checks, if any.
     """
     resource = model.Resource.get(resource_id)
     if resource is None or resource.state != "active":
@@ -87,17 +94,45 @@ def on_resource_changed(resource_id: str, in_request: bool = True, force: bool =
                 _commit_with_refresh(resource.package_id)
         return
     wanted = fingerprint(resource, data_model)
-    if not force and report is not None and report.fingerprint == wanted and report.status != PENDING:
+    if not force and _up_to_date(report, wanted):
         return
-    size = upload_size(resource) if in_request else None
     handed_over = False
-    if size is not None and size <= tk.config.get("ckanext.mel.validation.sync_max_size"):
-        if run(resource_id, in_request=True):
+    if in_request and _small_upload(resource):
+        if run(resource_id, in_request=True, early=early):
             return
         handed_over = True  # too long to check while the uploader waits
     elif not force and report is not None and report.fingerprint == wanted:
         return  # already queued
     _queue(resource, data_model, wanted, report, in_request, handed_over)
+
+
+def _up_to_date(report: ValidationReport | None, wanted: str) -> bool:
+    return report is not None and report.fingerprint == wanted and report.status != PENDING
+
+
+def _small_upload(resource: model.Resource) -> bool:
+    """An upload small enough to be checked while its uploader waits."""
+    size = upload_size(resource)
+    return size is not None and size <= tk.config.get("ckanext.mel.validation.sync_max_size")
+
+
+def start_checks(package: model.Package) -> dict[str, Early]:
+    """The checks on_resource_changed will run in the request, started as soon as the files are
+    stored: resource_create/update's package update calls this (after_dataset_update), so the check
+    process works while the dataset is indexed and committed, and after_resource_create/update
+    takes the outcome. The caller abandons those it does not take."""
+    started: dict[str, Early] = {}
+    for resource in package.resources:
+        data_model = data_model_for(resource) if resource.state == "active" else None
+        if data_model is None or not _small_upload(resource):
+            continue
+        wanted = fingerprint(resource, data_model)
+        if _up_to_date(ValidationReport.get(resource.id), wanted):
+            continue
+        check = _start(resource, data_model, in_request=True)
+        if isinstance(check, check_process.Started):
+            started[resource.id] = (wanted, check)
+    return started
 
 
 def _queue(
@@ -172,20 +207,27 @@ def run_job(resource_id: str, wanted: str) -> None:
     run(resource_id)
 
 
-def run(resource_id: str, in_request: bool = False) -> bool:
+def run(resource_id: str, in_request: bool = False, early: Early | None = None) -> bool:
     """Check the resource now in a bounded check process, store the report, then refresh the dataset.
 
     In a request the check has the uploader's patience (`sync_timeout`, `sync_max_rows`):
     one that would take longer stores nothing and returns False, for the caller to queue it.
     Out of a request, the outcome is dropped if the file changed meanwhile: a newer check is queued.
+    `early` is the check start_checks started, taken if it checks this very file and model.
     """
     resource = model.Resource.get(resource_id)
     data_model = data_model_for(resource)
     if data_model is None:
         raise ValueError(f"resource {resource_id} is not checked against a data model")
     wanted = fingerprint(resource, data_model)
+    started = None
+    if early is not None:
+        if early[0] == wanted:
+            started = early[1]
+        else:
+            early[1].abandon()
     try:
-        checked = _check(resource, data_model, in_request)
+        checked = started.outcome() if started else _check(resource, data_model, in_request)
         outcome, source = checked.report, checked.source
     except JobTimeoutException:
         outcome, source = tabular.failure("timeout"), {}
@@ -350,9 +392,17 @@ def _check_options(resource: model.Resource, data_model: datamodels.DataModel) -
 def _check(
     resource: model.Resource, data_model: datamodels.DataModel, in_request: bool
 ) -> check_process.Outcome:
-    """The check, run by check_process within the memory and time limits. An upload is read from the
-    portal's storage (copied to a private temporary file for the check process), a link is fetched
-    by the check process under the link policy (links.py)."""
+    started = _start(resource, data_model, in_request)
+    return started if isinstance(started, check_process.Outcome) else started.outcome()
+
+
+def _start(
+    resource: model.Resource, data_model: datamodels.DataModel, in_request: bool
+) -> check_process.Started | check_process.Outcome:
+    """The check started by check_process, within the memory and time limits (or its outcome
+    already, for a file it cannot start on). An upload is read from the portal's storage (copied to
+    a private temporary file for the check process), a link is fetched by the check process under
+    the link policy (links.py)."""
     get = tk.config.get
     max_size = get("ckanext.mel.validation.max_size")
     timeout = (
@@ -370,7 +420,7 @@ def _check(
     )
     if resource.url_type != "upload":
         task = dataclasses.replace(task, url=resource.url, fetch=fetch_policy())
-        return check_process.run(task, timeout, memory)
+        return check_process.Started(task, timeout, memory)
     size = storage.size(resource.id)
     if size is None:
         return check_process.Outcome(tabular.failure("missing-file"), {"source": "upload"})
@@ -378,17 +428,21 @@ def _check(
         return check_process.Outcome(
             tabular.failure("too-large", limit=max_size), {"source": "upload", "size": size}
         )
-    with tempfile.TemporaryDirectory(prefix="mel-check-") as folder:
-        path = os.path.join(folder, "upload")
-        try:
-            with open(path, "wb") as f:
-                for chunk in storage.chunks(resource.id):
-                    f.write(chunk)
-                    if f.tell() > max_size:
-                        break
-        except FileNotFoundError:
-            return check_process.Outcome(tabular.failure("missing-file"), {"source": "upload"})
-        return check_process.run(dataclasses.replace(task, path=path), timeout, memory)
+    folder = tempfile.TemporaryDirectory(prefix="mel-check-")
+    path = os.path.join(folder.name, "upload")
+    try:
+        with open(path, "wb") as f:
+            for chunk in storage.chunks(resource.id):
+                f.write(chunk)
+                if f.tell() > max_size:
+                    break
+        return check_process.Started(dataclasses.replace(task, path=path), timeout, memory, folder.cleanup)
+    except FileNotFoundError:
+        folder.cleanup()
+        return check_process.Outcome(tabular.failure("missing-file"), {"source": "upload"})
+    except BaseException:
+        folder.cleanup()
+        raise
 
 
 # Reports, as the API and the resource page show them

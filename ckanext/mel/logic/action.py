@@ -397,25 +397,31 @@ def package_owner_org_update(next_action: Action, context: Context, data_dict: D
 
 # Resource actions: the file is checked once, by after_resource_create/update (in the
 # request, or queued from there). The package update they make inside must not queue a
-# check of it too (see MelPlugin._check_resources).
+# check of it too (see MelPlugin._check_resources): it starts the check instead, as soon as
+# the file is stored, and after_resource_create/update takes its outcome.
 
 
 @tk.chained_action
 def resource_create(next_action: Action, context: Context, data_dict: DataDict) -> Any:
-    context["mel_resource_action"] = True
-    try:
-        return next_action(context, data_dict)
-    finally:
-        context.pop("mel_resource_action", None)
+    return _checking_once(next_action, context, data_dict)
 
 
 @tk.chained_action
 def resource_update(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    return _checking_once(next_action, context, data_dict)
+
+
+def _checking_once(next_action: Action, context: Context, data_dict: DataDict) -> Any:
     context["mel_resource_action"] = True
+    started: dict[str, validation.Early] = {}
+    context["mel_started_checks"] = started
     try:
         return next_action(context, data_dict)
     finally:
         context.pop("mel_resource_action", None)
+        context.pop("mel_started_checks", None)
+        for _wanted, check in started.values():  # those it did not take (it failed first, say)
+            check.abandon()
 
 
 # ckanext-dcat's feeds publish active datasets only, never reuses. Their search already leaves
