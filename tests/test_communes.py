@@ -98,3 +98,42 @@ class TestSchema:
     def test_the_obligation_threshold_is_configurable(self):
         assert communes.obligation_applies(9000) is False
         assert communes.obligation_applies(10001) is True
+
+
+@pytest.mark.usefixtures("clean_db")
+class TestOrganizationLookup:
+    """communes.organization: the one lookup of an organisation by id or name on the write paths."""
+
+    @staticmethod
+    def queries(call):
+        import sqlalchemy as sa
+
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        engine = model.Session.get_bind()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            return call(), seen
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+
+    def test_by_name_it_asks_the_database_once_then_finds_it_in_the_session(self, commune_factory):
+        created = commune_factory(name="armentieres", insee_code="59017")
+        model.Session.remove()
+        found, first = self.queries(lambda: communes.organization("armentieres"))
+        again, second = self.queries(lambda: communes.organization("armentieres"))
+        by_id, third = self.queries(lambda: communes.organization(created["id"]))
+        assert (found.id, len(first)) == (created["id"], 1)
+        assert (again, by_id, second, third) == (found, found, [], [])
+
+    def test_a_name_the_session_has_not_loaded_is_read_from_the_database(self, commune_factory):
+        commune_factory(name="armentieres", insee_code="59017")
+        lille = commune_factory(name="lille", insee_code="59350")
+        model.Session.remove()
+        assert communes.organization("armentieres").name == "armentieres"
+        found, asked = self.queries(lambda: communes.organization("lille"))
+        assert (found.id, len(asked)) == (lille["id"], 1)
+        assert communes.organization("nowhere") is None

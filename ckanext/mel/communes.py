@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import ckan.plugins.toolkit as tk
+import sqlalchemy as sa
 from ckan import authz, model
 from sqlalchemy import or_
 from sqlalchemy.orm.util import identity_key
@@ -183,14 +184,19 @@ def commune_for_insee(insee_code: str) -> model.Group | None:
 
 
 def organization(id_or_name: str | None) -> model.Group | None:
-    """model.Group.get in one query: it asks by id, then by name (two queries for a name,
-    which is what the API's callers give), on every dataset creation more than once."""
+    """model.Group.get in one query at most: it asks by id, then by name (two queries for a name,
+    which is what the API's callers give), on every dataset creation more than once. One the
+    session has loaded already, by id or by name, costs none."""
     if not id_or_name or not isinstance(id_or_name, str):
         return None
     Group = model.Group
     loaded = model.Session.identity_map.get(identity_key(Group, id_or_name))
     if loaded is not None:
         return cast(model.Group, loaded)
+    for each in model.Session.identity_map.values():
+        # Its loaded name only: reading an expired attribute would be a query.
+        if isinstance(each, Group) and sa.inspect(each).dict.get("name") == id_or_name:
+            return each
     query = model.Session.query(Group).filter(or_(Group.id == id_or_name, Group.name == id_or_name))
     found = query.limit(2).all()
     return next((group for group in found if group.id == id_or_name), found[0] if found else None)

@@ -82,7 +82,7 @@ def commune_place(organization: model.Group, package: model.Package | None) -> d
 
 def coverage_for(package: model.Package, current: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The dataset's spatial coverage once its extent is refreshed."""
-    organization = package.owner_org and model.Group.get(package.owner_org)
+    organization = communes.organization(package.owner_org)
     if not communes.is_commune(organization):
         return current
     place = commune_place(organization, package)
@@ -171,7 +171,7 @@ def _territory_box() -> list[float] | None:
 
 def area_for(package: model.Package | None) -> list[float] | None:
     """Where the dataset's points may be: its commune's box, or the MEL's, widened by MARGIN."""
-    organization = model.Group.get(package.owner_org) if package is not None and package.owner_org else None
+    organization = communes.organization(package.owner_org) if package is not None else None
     if organization and communes.is_commune(organization):
         try:
             box = geometry_box(json.loads(organization.extras.get("boundary") or "null") or {})

@@ -47,7 +47,7 @@ def on_checked(resource_id: str) -> Callable[[], None] | None:
     if report.status == validation.VALID:
         if state is not None and state.fingerprint == fingerprint and state.status != ERROR:
             return None  # this very file is loaded or being loaded
-        DatastoreLoad.put(resource_id, PENDING, data_model, fingerprint)
+        DatastoreLoad.put(resource_id, PENDING, data_model, fingerprint, state)
 
         def queue_load() -> None:
             tk.enqueue_job(

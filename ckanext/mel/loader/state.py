@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from types import EllipsisType
 
 import sqlalchemy as sa
 from ckan import model
@@ -37,8 +38,17 @@ class DatastoreLoad(BaseModel):  # type: ignore[valid-type, misc]
         return model.Session.get(cls, resource_id)
 
     @classmethod
-    def put(cls, resource_id: str, status: str, data_model: str, fingerprint: str) -> DatastoreLoad:
-        state = cls.get(resource_id)
+    def put(
+        cls,
+        resource_id: str,
+        status: str,
+        data_model: str,
+        fingerprint: str,
+        current: DatastoreLoad | None | EllipsisType = ...,
+    ) -> DatastoreLoad:
+        """The resource's load state set. `current` is its state as the caller has just read it
+        (None: it has none), which spares a query; by default it is read here."""
+        state = cls.get(resource_id) if current is ... else current
         if state is None:
             state = cls(resource_id=resource_id, rows=0)
             model.Session.add(state)
