@@ -35,7 +35,12 @@ def minimum() -> int:
 
 def maximum(organization_id: str) -> int:
     granted = model.Session.get(Quota, organization_id)
-    return granted.maximum if granted else tk.config.get("ckanext.mel.quota.max")
+    return _limit(granted.maximum if granted else None)
+
+
+def _limit(granted: int | None) -> int:
+    """A commune's maximum: the one the MEL granted it, or the portal's."""
+    return granted if granted is not None else tk.config.get("ckanext.mel.quota.max")
 
 
 def counts(organization_id: str) -> tuple[int, int]:
@@ -68,12 +73,18 @@ def lock(organization_id: str) -> None:
 
 
 def check(organization: model.Group) -> None:
-    """Refuse one more dataset for a commune at its maximum. Locks first."""
+    """Refuse one more dataset for a commune at its maximum. Locks first; then what it holds and
+    its granted maximum in one query (a statement of its own: its snapshot sees every creation
+    committed before the lock was granted)."""
     if not communes.is_commune(organization):
         return
     lock(organization.id)
-    limit = maximum(organization.id)
-    if counts(organization.id)[0] >= limit:
+    granted = sa.select(Quota.maximum).where(Quota.organization_id == organization.id).scalar_subquery()
+    held, granted_maximum = model.Session.execute(
+        sa.select(sa.func.count(), granted).where(_package.c.owner_org == organization.id, _counted)
+    ).one()
+    limit = _limit(granted_maximum)
+    if held >= limit:
         raise tk.ValidationError({"owner_org": [quota_reached_message(organization, limit)]})
 
 
