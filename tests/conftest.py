@@ -1,5 +1,6 @@
 import os
 import re
+from typing import Any
 
 import ckan.plugins
 import factory
@@ -60,10 +61,27 @@ def _stack(_portal, request):
         config_declaration.normalize(config)
 
 
+class _ServerLikeClient(test_helpers.CKANTestClient):
+    """CKAN's test client, closing each response once it has it all, as a WSGI server does once
+    it has sent it (PEP 3333; Werkzeug's client leaves that to the test): what the portal runs
+    after the response (after_request.py) has run when the call returns."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+class _TestApp(test_helpers.CKANTestApp):
+    def test_client(self, use_cookies: bool = True, user: Any = None) -> Any:
+        return _ServerLikeClient(
+            self.flask_app, test_helpers.CKANResponse, use_cookies=use_cookies, user=user
+        )
+
+
 @pytest.fixture
 def app(_portal):
     """CKAN's ``app`` on the run's application: a client of its own (no cookies) per test."""
-    return test_helpers.CKANTestApp(_portal)
+    return _TestApp(_portal)
 
 
 @pytest.fixture

@@ -2,7 +2,12 @@
 
 import logging
 
-from ckanext.mel import after_request
+import pytest
+from ckan.tests import factories
+from ckan.tests import helpers as test_helpers
+
+from ckanext.mel import after_request, quality
+from tests.helpers import api_token
 
 
 def test_a_request_calls_each_queuing_function_once_with_the_items_of_all_its_commits(app):
@@ -59,3 +64,23 @@ def test_outside_a_request_they_are_queued_at_once():
     calls = []
     after_request.queue(calls.append, ["dataset-a", "dataset-a"])
     assert calls == [{"dataset-a"}]
+
+
+@pytest.mark.usefixtures("clean_db", "clean_index")
+def test_through_the_portal_they_are_queued_once_the_response_is_sent(app, commune, sysadmin):
+    """The whole answer first, then the queueing: when the server closes the response (PEP 3333)."""
+    from ckan.lib import jobs
+
+    queue = jobs.get_queue(quality.QUEUE)
+    dataset = factories.Dataset(owner_org=commune["id"], title="Données", notes="Des données.")
+    queue.empty()
+    quality.redis().delete(quality._key(dataset["id"]) + ":queued")
+    client = test_helpers.CKANTestClient(app.flask_app, test_helpers.CKANResponse)  # does not close
+    response = client.post(
+        "/api/3/action/package_patch",
+        json={"id": dataset["id"], "title": "Données ouvertes"},
+        headers={"Authorization": api_token(sysadmin["name"])},
+    )
+    assert (response.status_code, queue.count) == (200, 0)
+    response.close()
+    assert [job.args for job in queue.jobs] == [[dataset["id"]]]
