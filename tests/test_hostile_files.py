@@ -548,6 +548,25 @@ class TestCheckStartedEarly:
         assert call_action("mel_validation_show", id=resource["id"])["status"] == "valid"
         assert checks_queued() == []
 
+    def test_an_upload_beside_a_file_waiting_for_its_check_starts_only_its_own(self, dataset, upload):
+        from ckan import model
+
+        from ckanext.mel import validation
+
+        first = upload(dataset, csv_text(rows(3)).encode(), "premier.csv")
+        # As if its check had been handed over to the job worker: queued, same file.
+        resource = model.Resource.get(first["id"])
+        data_model = validation.data_model_for(resource)
+        wanted = validation.fingerprint(resource, data_model)
+        validation._store(resource, data_model, wanted, validation.PENDING, {"job": "queued"})
+        model.repo.commit()
+        zygote = the_zygote()
+        second = upload(dataset, csv_text(rows(4)).encode(), "second.csv")
+        assert call_action("mel_validation_show", id=second["id"])["status"] == "valid"
+        # Nothing started for the waiting file, so nothing abandoned: the zygote lives on.
+        assert the_zygote() == zygote
+        assert validation.ValidationReport.get(first["id"]).status == validation.PENDING
+
     def test_an_upload_that_fails_after_its_check_started_leaves_no_check_behind(
         self, dataset, upload, monkeypatch
     ):

@@ -120,15 +120,18 @@ def start_checks(package: model.Package) -> dict[str, Early]:
     """The checks on_resource_changed will run in the request, started as soon as the files are
     stored: resource_create/update's package update calls this (after_dataset_update), so the check
     process works while the dataset is indexed and committed, and after_resource_create/update
-    takes the outcome. The caller abandons those it does not take."""
+    takes the outcome. The caller abandons those it does not take. Only files changed since their
+    last report are started: one whose check waits in the queue is the job worker's, and the
+    action's hook is called for its own file only."""
     started: dict[str, Early] = {}
     for resource in package.resources:
         data_model = data_model_for(resource) if resource.state == "active" else None
         if data_model is None or not _small_upload(resource):
             continue
         wanted = fingerprint(resource, data_model)
-        if _up_to_date(ValidationReport.get(resource.id), wanted):
-            continue
+        report = ValidationReport.get(resource.id)
+        if report is not None and report.fingerprint == wanted:
+            continue  # checked, or queued, as it is
         check = _start(resource, data_model, in_request=True)
         if isinstance(check, check_process.Started):
             started[resource.id] = (wanted, check)
