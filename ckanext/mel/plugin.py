@@ -129,12 +129,15 @@ class MelPlugin(p.SingletonPlugin, DefaultTranslation, MapView):
         self._check_resources(context, pkg_dict)
 
     def _check_resources(self, context: Context, pkg_dict: dict[str, Any]):
-        if context.get("mel_system_update") or context.get("defer_commit"):
+        if context.get("mel_system_update"):
             return
         if context.get("mel_resource_action"):
-            # resource_create/update: the file is stored; its after_resource_* hook takes the check.
+            # resource_create/update (whose package update 2.11 defers the commit of): the file is
+            # stored, its check starts (writing nothing), its after_resource_* hook takes it.
             if "mel_started_checks" in context and context.get("package") is not None:
                 context["mel_started_checks"].update(validation.start_checks(context["package"]))
+            return
+        if context.get("defer_commit"):
             return
         for resource in pkg_dict.get("resources") or []:
             if resource.get("id"):
