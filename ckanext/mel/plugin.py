@@ -129,15 +129,14 @@ class MelPlugin(p.SingletonPlugin, DefaultTranslation, MapView):
         self._check_resources(context, pkg_dict)
 
     def _check_resources(self, context: Context, pkg_dict: dict[str, Any]):
-        if context.get("mel_system_update"):
+        if context.get("mel_system_update") or context.get("defer_commit"):
             return
         if context.get("mel_resource_action"):
-            # resource_create/update (whose package update 2.11 defers the commit of): the file is
-            # stored, its check starts (writing nothing), its after_resource_* hook takes it.
+            # resource_create/update on 2.12: the file is stored, its check starts, the action's
+            # after_resource_* hook takes it. (2.11's actions store the file after their package
+            # update, whose commit they defer: the hook checks it then.)
             if "mel_started_checks" in context and context.get("package") is not None:
                 context["mel_started_checks"].update(validation.start_checks(context["package"]))
-            return
-        if context.get("defer_commit"):
             return
         for resource in pkg_dict.get("resources") or []:
             if resource.get("id"):
