@@ -259,8 +259,7 @@ def _send_to_zygote(pickled: bytes, timeout: float, memory: int) -> tuple[float 
     except TimeoutError:
         return None, _zygote_timed_out(timeout)
     except Exception:
-        log.warning("The check zygote failed; checking in a new process", exc_info=True)
-        _forget_zygote()
+        _zygote_failed()
         return None, None
 
 
@@ -272,9 +271,13 @@ def _answer_of_zygote(deadline: float, timeout: float) -> _Ended | None:
     except TimeoutError:
         return _zygote_timed_out(timeout)
     except Exception:
-        log.warning("The check zygote failed; checking in a new process", exc_info=True)
-        _forget_zygote()
+        _zygote_failed()
         return None
+
+
+def _zygote_failed() -> None:
+    log.warning("The check zygote failed; checking in a new process", exc_info=True)
+    _forget_zygote()
 
 
 def _zygote_timed_out(timeout: float) -> _Ended:
