@@ -2,6 +2,7 @@
 
 import logging
 
+import ckan.plugins.toolkit as tk
 import pytest
 from ckan.tests import factories
 from ckan.tests import helpers as test_helpers
@@ -84,3 +85,24 @@ def test_through_the_portal_they_are_queued_once_the_response_is_sent(app, commu
     assert (response.status_code, queue.count) == (200, 0)
     response.close()
     assert [job.args for job in queue.jobs] == [[dataset["id"]]]
+
+
+@pytest.mark.usefixtures("clean_db", "clean_index")
+def test_a_download_that_queued_nothing_reaches_the_server_as_a_file_it_can_send_whole(
+    app, armentieres_naissances, upload
+):
+    """Wrapped for the queue, a file's body would no longer be the server's file_wrapper, which
+    gunicorn sends with sendfile."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wsgi import FileWrapper
+
+    resource = upload(armentieres_naissances, "COMMUNE,ANNEE\nArmentières,2024\n")
+    path = f"/dataset/{armentieres_naissances['id']}/resource/{resource['id']}/download/donnees.csv"
+    environ = EnvironBuilder(path=path, base_url=tk.config["ckan.site_url"]).get_environ()
+    environ["wsgi.file_wrapper"] = FileWrapper
+    statuses = []
+    body = app.flask_app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    try:
+        assert (statuses, type(body)) == (["200 OK"], FileWrapper)
+    finally:
+        body.close()

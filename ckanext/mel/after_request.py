@@ -61,6 +61,11 @@ class AfterResponse:
         except BaseException:
             run(pending)
             raise
+        if not pending:
+            # Nothing queued: the body as it is (a file download keeps the server's sendfile);
+            # what a streamed body's context would queue later goes to its teardown.
+            environ.pop(_PENDING, None)
+            return body
         return ClosingIterator(body, lambda: run(pending))
 
 
